@@ -1,0 +1,82 @@
+package values
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/cacproj/cac/pkg/report"
+)
+
+// GlobalDir holds environment global variables shared by every service of a region.
+const GlobalDir = "_global"
+
+// Reserved reports whether a config-repo name is reserved (starts with _ or .).
+func Reserved(name string) bool { return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") }
+
+// ServiceDir is the directory of a service's region files: <usn>, or the root for a single-service repo.
+func ServiceDir(usn string) string {
+	if usn == "" {
+		return "."
+	}
+	return usn
+}
+
+// Regions lists the regions of a service: the base names of <usn>/*.yaml (or *.yml), sorted.
+func Regions(fsys fs.FS, usn string) ([]string, error) {
+	dir := ServiceDir(usn)
+	entries, err := fs.ReadDir(fsys, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the config repo has no directory %q for service %q: check --usn (or usn in .cac.yaml)", dir, usn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list regions in %s: %w", dir, err)
+	}
+	var regions []string
+	for _, e := range entries {
+		name := e.Name()
+		ext := path.Ext(name)
+		if e.IsDir() || Reserved(name) || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		regions = append(regions, strings.TrimSuffix(name, ext))
+	}
+	sort.Strings(regions)
+	return regions, nil
+}
+
+// Files are the region files that make up a service's values in one region, lowest layer first.
+func Files(fsys fs.FS, usn, region string) []string {
+	var files []string
+	for _, base := range []string{path.Join(GlobalDir, region), path.Join(ServiceDir(usn), region)} {
+		for _, ext := range []string{".yaml", ".yml"} {
+			if _, err := fs.Stat(fsys, base+ext); err == nil {
+				files = append(files, base+ext)
+				break
+			}
+		}
+	}
+	return files
+}
+
+// Load reads and layers a service's values for one region: _global/<region>.yaml under
+// <usn>/<region>.yaml. Findings report broken YAML; err reports files that could not be read.
+func Load(fsys fs.FS, usn, region string) (*Node, []report.Finding, error) {
+	var layers []*Node
+	var findings []report.Finding
+	for _, f := range Files(fsys, usn, region) {
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		n, probs := Parse(f, data)
+		findings = append(findings, probs...)
+		if n != nil {
+			layers = append(layers, n)
+		}
+	}
+	return Merge(layers...), findings, nil
+}
