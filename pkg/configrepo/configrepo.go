@@ -1,0 +1,379 @@
+// Package configrepo fetches the config repo (DESIGN §1): a shallow, single-branch go-git fetch of
+// the branch named like the code branch, falling back to the remote's default branch (read from
+// its HEAD symref) when that branch does not exist. It retries transient failures with backoff,
+// can keep a clone between builds (Options.Cache) and fall back to it offline, and never lets a
+// credential reach a message.
+//
+//	res, err := configrepo.Fetch(ctx, configrepo.Options{URL: url, Branch: branch, Stderr: os.Stderr})
+//	if err != nil {
+//		return err // cacerr kind: 3 remote, 2 local setup
+//	}
+//	defer res.Close()
+//	// read res.Dir
+package configrepo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Options say what to fetch and how.
+type Options struct {
+	// URL is --config-repo: an https, ssh (ssh://... or git@host:org/repo.git), git or file URL,
+	// or a local path. A local directory that is not a git repository is used in place.
+	URL string
+	// Branch is the requested branch (see ResolveBranch); empty means the remote's default branch.
+	Branch string
+	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> and updates it
+	// incrementally on later fetches. One build at a time should use a given cache directory.
+	Cache string
+	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
+	OfflineFallback bool
+	// Retries is how many times a transient failure is retried: 0 means 3, negative means none.
+	Retries int
+	// Backoff is the first wait between attempts, doubled after each; 0 means 500ms.
+	Backoff time.Duration
+	// Getenv reads credentials (TokenVars, CAC_SSH_KEY, CAC_SSH_KEY_PASSPHRASE); nil means os.Getenv.
+	Getenv func(string) string
+	// Stderr receives notices (branch fallback, offline use, plain directory); nil discards them.
+	Stderr io.Writer
+	// Progress receives the server's progress messages (git sideband) when non-nil.
+	Progress io.Writer
+}
+
+// Result is a checked-out config repo.
+type Result struct {
+	Dir       string        // work tree on disk; read the config from here
+	URL       string        // the config repo address, redacted
+	Requested string        // the branch asked for (Options.Branch)
+	Branch    string        // the branch checked out; "" for a plain directory
+	Fallback  bool          // Requested does not exist: Branch is the remote's default branch
+	Commit    string        // hex commit checked out; "" for a plain directory
+	Offline   bool          // the remote was unreachable: Dir is the cached clone as last fetched
+	Plain     bool          // URL is a local directory that is not a git repository, used as is
+	Attempts  int           // attempts made by the last remote operation
+	Elapsed   time.Duration // time Fetch took
+
+	cleanup string // temporary clone removed by Close
+}
+
+// Close removes a temporary clone. Cached clones and plain directories are left alone.
+func (r *Result) Close() error {
+	if r == nil || r.cleanup == "" {
+		return nil
+	}
+	dir := r.cleanup
+	r.cleanup = ""
+	return os.RemoveAll(dir)
+}
+
+// Fetch checks out the config repo at Options.Branch, or at the remote's default branch when that
+// branch does not exist. Errors are cacerr-classified: remote failures (after retries, or denied
+// access, or a missing repository) are cacerr.KindRemote, a bad address or local problem
+// cacerr.KindUsage.
+func Fetch(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	if o.Retries == 0 {
+		o.Retries = 3
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 500 * time.Millisecond
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if o.URL == "" {
+		return nil, cacerr.Usage("no config repo: set --config-repo, CAC_CONFIG_REPO or configRepo in .cac.yaml")
+	}
+	rem, err := newRemote(o.URL, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	f := &fetcher{o: o, rem: rem, res: &Result{URL: rem.display, Requested: o.Branch}}
+	if rem.endpoint.Protocol == "file" {
+		plain, err := f.plainDir(rem.endpoint.Path)
+		if err != nil || plain {
+			f.res.Elapsed = time.Since(start)
+			return f.result(err)
+		}
+	}
+	err = f.fetch(ctx)
+	f.res.Elapsed = time.Since(start)
+	return f.result(err)
+}
+
+type fetcher struct {
+	o    Options
+	rem  *remote
+	res  *Result
+	repo *git.Repository
+}
+
+func (f *fetcher) result(err error) (*Result, error) {
+	if err != nil {
+		_ = f.res.Close()
+		return nil, err
+	}
+	return f.res, nil
+}
+
+// plainDir reports whether the local path is a directory to use in place (not a git repository).
+func (f *fetcher) plainDir(path string) (bool, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false, cacerr.Usage("config repo %s: %w", f.rem, err)
+	}
+	if !st.IsDir() {
+		return false, cacerr.Usage("config repo %s: not a directory", f.rem)
+	}
+	if _, err := git.PlainOpen(path); !errors.Is(err, git.ErrRepositoryNotExists) {
+		return false, nil // a git repository: cloned like any URL
+	}
+	f.res.Dir, f.res.Plain = path, true
+	fmt.Fprintf(f.o.Stderr, "cac: config repo %s is not a git repository; using the directory as it is\n", f.rem)
+	return true, nil
+}
+
+func (f *fetcher) fetch(ctx context.Context) error {
+	dir, err := f.open()
+	if err != nil {
+		return err
+	}
+	f.res.Dir = dir
+	branch, err := f.fetchBranch(ctx)
+	if err != nil {
+		if c, _ := classify(err); c == transient && f.o.OfflineFallback && f.o.Cache != "" && ctx.Err() == nil {
+			if ok := f.useOffline(err); ok {
+				return nil
+			}
+		}
+		return err
+	}
+	return f.checkout(branch)
+}
+
+// open prepares the repository to fetch into: the cached clone when Options.Cache is set (created
+// on first use, started afresh when unreadable), else a new temporary directory.
+func (f *fetcher) open() (string, error) {
+	var dir string
+	if f.o.Cache == "" {
+		d, err := os.MkdirTemp("", "cac-config-")
+		if err != nil {
+			return "", cacerr.Usage("config repo clone: %w", err)
+		}
+		dir, f.res.cleanup = d, d
+	} else {
+		sum := sha256.Sum256([]byte(f.rem.display))
+		dir = filepath.Join(f.o.Cache, hex.EncodeToString(sum[:8]))
+		if repo, err := git.PlainOpen(dir); err == nil {
+			f.repo = repo
+			return dir, nil
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return "", cacerr.Usage("config repo cache: %w", err)
+		}
+	}
+	repo, err := git.PlainInit(dir, false)
+	if err != nil {
+		return "", cacerr.Usage("config repo clone in %s: %w", dir, err)
+	}
+	// The remote keeps only the redacted address: credentials never reach disk.
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{f.rem.display}}); err != nil {
+		return "", cacerr.Usage("config repo clone in %s: %w", dir, err)
+	}
+	f.repo = repo
+	return dir, nil
+}
+
+// fetchBranch fetches the requested branch, or the default branch when it does not exist, into
+// refs/remotes/origin/<branch> and returns the branch fetched.
+func (f *fetcher) fetchBranch(ctx context.Context) (string, error) {
+	if f.o.Branch != "" {
+		err := f.fetchOne(ctx, f.o.Branch)
+		var noRef git.NoMatchingRefSpecError
+		if !errors.As(err, &noRef) {
+			return f.o.Branch, err
+		}
+	}
+	def, err := f.defaultBranch(ctx)
+	if err != nil {
+		return "", err
+	}
+	if f.o.Branch != "" {
+		fmt.Fprintf(f.o.Stderr, "cac: config repo %s has no branch %q; using its default branch %q\n", f.rem, f.o.Branch, def)
+	}
+	f.res.Fallback = f.o.Branch != ""
+	return def, f.fetchOne(ctx, def)
+}
+
+func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/origin/%s", branch, branch))
+	n, err := retry(ctx, f.o.Retries, f.o.Backoff, func(ctx context.Context) error {
+		err := f.repo.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RemoteURL:  f.rem.transport,
+			RefSpecs:   []config.RefSpec{spec},
+			Depth:      1,
+			Auth:       f.rem.auth,
+			Progress:   f.o.Progress,
+			Tags:       git.NoTags,
+			Force:      true,
+		})
+		if errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
+	})
+	f.res.Attempts = n
+	var noRef git.NoMatchingRefSpecError
+	if err == nil || errors.As(err, &noRef) {
+		return err
+	}
+	return f.remoteError(ctx, err, "fetch", branch, n)
+}
+
+// defaultBranch reads the remote's HEAD symref and records it as refs/remotes/origin/HEAD (for
+// offline use).
+func (f *fetcher) defaultBranch(ctx context.Context) (string, error) {
+	r := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{f.rem.transport}})
+	var refs []*plumbing.Reference
+	n, err := retry(ctx, f.o.Retries, f.o.Backoff, func(ctx context.Context) error {
+		var err error
+		refs, err = r.ListContext(ctx, &git.ListOptions{Auth: f.rem.auth})
+		return err
+	})
+	f.res.Attempts = n
+	if err != nil {
+		return "", f.remoteError(ctx, err, "list branches of", f.o.Branch, n)
+	}
+	def := headBranch(refs)
+	if def == "" {
+		return "", cacerr.Remote(fmt.Errorf("config repo %s: cannot tell its default branch (HEAD names no branch)", f.rem))
+	}
+	head := plumbing.NewSymbolicReference("refs/remotes/origin/HEAD", plumbing.ReferenceName("refs/remotes/origin/"+def))
+	if err := f.repo.Storer.SetReference(head); err != nil {
+		return "", cacerr.Usage("config repo clone: %w", err)
+	}
+	return def, nil
+}
+
+// headBranch names the branch HEAD points at: its symref target, or, from servers that do not
+// advertise symrefs, the only branch at HEAD's commit.
+func headBranch(refs []*plumbing.Reference) string {
+	var head *plumbing.Reference
+	for _, r := range refs {
+		if r.Name() == plumbing.HEAD {
+			head = r
+		}
+	}
+	if head == nil {
+		return ""
+	}
+	if head.Type() == plumbing.SymbolicReference {
+		if head.Target().IsBranch() {
+			return head.Target().Short()
+		}
+		return ""
+	}
+	var match string
+	for _, r := range refs {
+		if r.Name().IsBranch() && r.Hash() == head.Hash() {
+			if match != "" {
+				return ""
+			}
+			match = r.Name().Short()
+		}
+	}
+	return match
+}
+
+// checkout points the local branch at the fetched commit and checks it out, discarding whatever
+// an earlier build left in a cached work tree.
+func (f *fetcher) checkout(branch string) error {
+	remoteRef, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
+	if err != nil {
+		return cacerr.Usage("config repo %s: fetched branch %s is missing locally: %w", f.rem, branch, err)
+	}
+	local := plumbing.NewBranchReferenceName(branch)
+	if err := f.repo.Storer.SetReference(plumbing.NewHashReference(local, remoteRef.Hash())); err != nil {
+		return cacerr.Usage("config repo checkout: %w", err)
+	}
+	wt, err := f.repo.Worktree()
+	if err != nil {
+		return cacerr.Usage("config repo checkout: %w", err)
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Branch: local, Force: true}); err != nil {
+		return cacerr.Usage("config repo checkout of %s in %s: %w", branch, f.res.Dir, err)
+	}
+	if err := wt.Clean(&git.CleanOptions{Dir: true}); err != nil {
+		return cacerr.Usage("config repo clean %s: %w", f.res.Dir, err)
+	}
+	f.res.Branch, f.res.Commit = branch, remoteRef.Hash().String()
+	return nil
+}
+
+// useOffline checks out the cached copy of the requested branch (or of the default branch, as last
+// seen) after the remote failed with cause; false when the cache has neither.
+func (f *fetcher) useOffline(cause error) bool {
+	f.res.Fallback = false
+	branch := f.o.Branch
+	if _, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true); branch == "" || err != nil {
+		head, err := f.repo.Reference("refs/remotes/origin/HEAD", false)
+		if err != nil || head.Type() != plumbing.SymbolicReference {
+			return false
+		}
+		branch = head.Target().String()[len("refs/remotes/origin/"):]
+		f.res.Fallback = f.o.Branch != ""
+	}
+	if err := f.checkout(branch); err != nil {
+		return false
+	}
+	f.res.Offline = true
+	fmt.Fprintf(f.o.Stderr, "cac: WARNING: %v\ncac: WARNING: using the cached clone of branch %q at commit %s; it may be out of date\n",
+		cause, branch, f.res.Commit)
+	return true
+}
+
+// remoteError turns a failed remote operation into a cacerr.KindRemote error that says what to do,
+// with every credential scrubbed out.
+func (f *fetcher) remoteError(ctx context.Context, err error, op, branch string, attempts int) error {
+	what := fmt.Sprintf("%s config repo %s (branch %s)", op, f.rem, branch)
+	if branch == "" {
+		what = fmt.Sprintf("%s config repo %s (default branch)", op, f.rem)
+	}
+	if ctx.Err() != nil {
+		return cacerr.Remote(f.rem.errorf(ctx.Err(), "%s: %v", what, ctx.Err()))
+	}
+	c, desc := classify(err)
+	switch c {
+	case transient:
+		return cacerr.Remote(f.rem.errorf(err, "%s: %s after %d attempts", what, desc, attempts))
+	case denied:
+		return cacerr.Remote(f.rem.errorf(err, "%s: %s: check %s", what, desc, f.rem.authHint))
+	case notFound:
+		if f.rem.authHint == "" {
+			return cacerr.Remote(f.rem.errorf(err, "%s: %s: check the URL", what, desc))
+		}
+		return cacerr.Remote(f.rem.errorf(err, "%s: %s: check the URL, and that %s can read it", what, desc, f.rem.authHint))
+	}
+	return cacerr.Remote(f.rem.errorf(err, "%s: %s", what, desc))
+}

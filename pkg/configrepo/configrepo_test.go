@@ -1,0 +1,471 @@
+package configrepo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cacproj/cac/internal/gitfixture"
+	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/pkg/cacerr"
+)
+
+const token = "s3cret-TOKEN-value"
+
+// env is a fake environment for Options.Getenv.
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// noise is incompressible content, so packs are big enough to be cut mid-way.
+func noise(n int) string {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+	}
+	return string(b)
+}
+
+// fixture is a config repo with a default branch "trunk" (not main/master, so it must be read
+// from HEAD) and a branch "feature-x", served over smart HTTP.
+type fixture struct {
+	bare string
+	srv  *gitserver.Server
+	url  string
+}
+
+func newFixture(t *testing.T, srvOpts gitserver.Options) *fixture {
+	t.Helper()
+	root := t.TempDir()
+	bare := gitfixture.Bare(t, root, "config", map[string]map[string]string{
+		"trunk":     {"svc/eu.yaml": "who: trunk\n", "svc/big.txt": noise(64 << 10), "_global/eu.yaml": "g: 1\n"},
+		"feature-x": {"svc/eu.yaml": "who: feature-x\n"},
+	}, "trunk")
+	srv, err := gitserver.Start(root, srvOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return &fixture{bare: bare, srv: srv, url: srv.RepoURL("config.git")}
+}
+
+func revParse(t *testing.T, bare, rev string) string {
+	t.Helper()
+	out, err := exec.Command("git", "--git-dir", bare, "rev-parse", rev).Output()
+	if err != nil {
+		t.Fatalf("rev-parse %s: %v", rev, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func fetch(t *testing.T, o Options) (*Result, string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	o.Stderr = &stderr
+	if o.Backoff == 0 {
+		o.Backoff = time.Millisecond
+	}
+	if o.Getenv == nil {
+		o.Getenv = env()
+	}
+	res, err := Fetch(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Fetch: %v\nstderr: %s", err, stderr.String())
+	}
+	t.Cleanup(func() { res.Close() })
+	return res, stderr.String()
+}
+
+func fetchErr(t *testing.T, ctx context.Context, o Options) (error, string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	o.Stderr = &stderr
+	if o.Backoff == 0 {
+		o.Backoff = time.Millisecond
+	}
+	if o.Getenv == nil {
+		o.Getenv = env()
+	}
+	res, err := Fetch(ctx, o)
+	if err == nil {
+		res.Close()
+		t.Fatalf("Fetch succeeded, want an error (result %+v)", res)
+	}
+	return err, stderr.String()
+}
+
+func TestFetchBranchWithToken(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{Token: token})
+	var progress bytes.Buffer
+	res, stderr := fetch(t, Options{URL: fx.url, Branch: "feature-x", Getenv: env("GITHUB_TOKEN", token), Progress: &progress})
+
+	if res.Branch != "feature-x" || res.Requested != "feature-x" || res.Fallback || res.Offline || res.Plain {
+		t.Errorf("result = %+v", res)
+	}
+	if want := revParse(t, fx.bare, "feature-x"); res.Commit != want {
+		t.Errorf("Commit = %s, want %s", res.Commit, want)
+	}
+	if got := readFile(t, filepath.Join(res.Dir, "svc/eu.yaml")); got != "who: feature-x\n" {
+		t.Errorf("svc/eu.yaml = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(res.Dir, "svc/big.txt")); !os.IsNotExist(err) {
+		t.Errorf("file of another branch checked out: %v", err)
+	}
+	if res.URL != fx.url || res.Attempts != 1 || stderr != "" {
+		t.Errorf("URL %q attempts %d stderr %q", res.URL, res.Attempts, stderr)
+	}
+	if progress.Len() == 0 {
+		t.Error("no progress written")
+	}
+	shallow := readFile(t, filepath.Join(res.Dir, ".git", "shallow"))
+	if strings.TrimSpace(shallow) != res.Commit {
+		t.Errorf(".git/shallow = %q, want the one fetched commit", shallow)
+	}
+	dir := res.Dir
+	if err := res.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("Close left the temporary clone: %v", err)
+	}
+}
+
+func TestFetchFallsBackToDefaultBranch(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	res, stderr := fetch(t, Options{URL: fx.url, Branch: "no-such-branch"})
+	if res.Branch != "trunk" || !res.Fallback || res.Requested != "no-such-branch" {
+		t.Errorf("result = %+v", res)
+	}
+	if want := revParse(t, fx.bare, "trunk"); res.Commit != want {
+		t.Errorf("Commit = %s, want %s", res.Commit, want)
+	}
+	if got := readFile(t, filepath.Join(res.Dir, "svc/eu.yaml")); got != "who: trunk\n" {
+		t.Errorf("svc/eu.yaml = %q", got)
+	}
+	want := fmt.Sprintf("cac: config repo %s has no branch \"no-such-branch\"; using its default branch \"trunk\"\n", fx.url)
+	if stderr != want {
+		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+
+	// No branch asked for: the default branch, and that is no fallback.
+	res, stderr = fetch(t, Options{URL: fx.url})
+	if res.Branch != "trunk" || res.Fallback || stderr != "" {
+		t.Errorf("no branch: result %+v, stderr %q", res, stderr)
+	}
+}
+
+func TestFetchAuthFailures(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{Token: token})
+	wrong := "wr0ng-" + token
+	tokenURL := strings.Replace(fx.url, "http://", "http://x-access-token:"+wrong+"@", 1)
+	for _, tc := range []struct {
+		name, url string
+		env       func(string) string
+		hint      string
+	}{
+		{"wrong token in env", fx.url, env("CAC_GIT_TOKEN", wrong, "GITHUB_TOKEN", token), "check the token in CAC_GIT_TOKEN"},
+		{"wrong CI job token", fx.url, env("CI_JOB_TOKEN", wrong), "check the token in CI_JOB_TOKEN"},
+		{"no token", fx.url, env(), "set one of CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN"},
+		{"wrong token in URL", tokenURL, env(), "check the credentials in the config repo URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := fx.srv.Requests()
+			err, stderr := fetchErr(t, context.Background(), Options{URL: tc.url, Branch: "feature-x", Getenv: tc.env})
+			if code := cacerr.ExitCode(err); code != 3 {
+				t.Errorf("exit code %d, want 3", code)
+			}
+			msg := err.Error()
+			want := fmt.Sprintf("fetch config repo %s (branch feature-x): authentication failed: ", fx.url)
+			if !strings.HasPrefix(msg, want) || !strings.Contains(msg, tc.hint) {
+				t.Errorf("error = %q\nwant prefix %q and %q", msg, want, tc.hint)
+			}
+			for _, secret := range []string{token, wrong, "wr0ng"} {
+				if strings.Contains(msg, secret) || strings.Contains(stderr, secret) {
+					t.Errorf("secret %q leaked: %q / %q", secret, msg, stderr)
+				}
+			}
+			if n := fx.srv.Requests() - before; n != 1 {
+				t.Errorf("auth failure made %d requests, want 1 (no retry)", n)
+			}
+		})
+	}
+
+	t.Run("right token in URL", func(t *testing.T) {
+		u := strings.Replace(fx.url, "http://", "http://x:"+token+"@", 1)
+		res, _ := fetch(t, Options{URL: u, Branch: "feature-x"})
+		if res.URL != fx.url {
+			t.Errorf("URL = %q, want it redacted to %q", res.URL, fx.url)
+		}
+		cfg := readFile(t, filepath.Join(res.Dir, ".git", "config"))
+		if strings.Contains(cfg, token) {
+			t.Errorf("token written to .git/config:\n%s", cfg)
+		}
+	})
+}
+
+func TestFetchRepositoryNotFound(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	err, _ := fetchErr(t, context.Background(), Options{URL: fx.srv.RepoURL("nope.git"), Branch: "main"})
+	want := fmt.Sprintf("fetch config repo %s (branch main): repository not found: check the URL, and that the token (set one of CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN) can read it", fx.srv.RepoURL("nope.git"))
+	if err.Error() != want || cacerr.ExitCode(err) != 3 {
+		t.Errorf("error = %q (exit %d)\nwant    %q", err, cacerr.ExitCode(err), want)
+	}
+	if fx.srv.Requests() != 1 {
+		t.Errorf("requests = %d, want 1 (no retry)", fx.srv.Requests())
+	}
+}
+
+func TestFetchRetriesServerErrors(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	fx.srv.Inject(gitserver.Fault{Status: 500}, gitserver.Fault{Status: 503})
+	res, _ := fetch(t, Options{URL: fx.url, Branch: "feature-x"})
+	if res.Attempts != 3 || res.Commit != revParse(t, fx.bare, "feature-x") {
+		t.Errorf("attempts %d commit %s", res.Attempts, res.Commit)
+	}
+
+	fx.srv.Inject(gitserver.Fault{Status: 500}, gitserver.Fault{Status: 500}, gitserver.Fault{Status: 500},
+		gitserver.Fault{Status: 500}, gitserver.Fault{Status: 500})
+	before := fx.srv.Requests()
+	err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "feature-x"})
+	want := fmt.Sprintf("fetch config repo %s (branch feature-x): server answered 500 after 4 attempts", fx.url)
+	if err.Error() != want || cacerr.ExitCode(err) != 3 {
+		t.Errorf("error = %q (exit %d)\nwant    %q", err, cacerr.ExitCode(err), want)
+	}
+	if n := fx.srv.Requests() - before; n != 4 {
+		t.Errorf("requests = %d, want 4 (Retries 3 + 1)", n)
+	}
+
+	fx.srv.Inject(gitserver.Fault{Status: 500}, gitserver.Fault{Status: 500})
+	err, _ = fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "feature-x", Retries: 1})
+	if !strings.HasSuffix(err.Error(), "server answered 500 after 2 attempts") {
+		t.Errorf("Retries 1: %q", err)
+	}
+}
+
+func TestFetchRetriesCutPack(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	// The first request (ref advertisement) passes; the pack answer is cut after 4 KiB of ~64 KiB.
+	fx.srv.Inject(gitserver.Fault{}, gitserver.Fault{CutAfter: 4 << 10})
+	res, _ := fetch(t, Options{URL: fx.url, Branch: "trunk"})
+	if res.Attempts != 2 {
+		t.Errorf("attempts = %d, want 2", res.Attempts)
+	}
+	if got := readFile(t, filepath.Join(res.Dir, "svc/big.txt")); got != noise(64<<10) {
+		t.Errorf("svc/big.txt differs after a retried cut pack (%d bytes)", len(got))
+	}
+}
+
+func TestFetchConnectionRefused(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	fx.srv.Close()
+	err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "trunk", Retries: 2})
+	want := fmt.Sprintf("fetch config repo %s (branch trunk): connection refused after 3 attempts", fx.url)
+	if err.Error() != want || cacerr.ExitCode(err) != 3 {
+		t.Errorf("error = %q (exit %d)\nwant    %q", err, cacerr.ExitCode(err), want)
+	}
+}
+
+func TestFetchContextDeadline(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	fx.srv.Inject(gitserver.Fault{Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err, _ := fetchErr(t, ctx, Options{URL: fx.url, Branch: "trunk"})
+	if !errors.Is(err, context.DeadlineExceeded) || cacerr.ExitCode(err) != 3 {
+		t.Errorf("error = %v (exit %d), want a deadline error with exit 3", err, cacerr.ExitCode(err))
+	}
+	if fx.srv.Requests() != 1 {
+		t.Errorf("requests = %d: retried after the deadline", fx.srv.Requests())
+	}
+}
+
+func TestFetchCacheIsIncremental(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	cache := t.TempDir()
+	first, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
+	marker := filepath.Join(first.Dir, ".git", "cac-test-marker")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(first.Dir, "stray.yaml"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h := gitfixture.Commit(t, fx.bare, "trunk", map[string]string{"svc/eu.yaml": "who: trunk v2\n"}, "v2")
+	second, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
+	if second.Dir != first.Dir || second.Commit != h.String() {
+		t.Errorf("second fetch: dir %s (first %s), commit %s, want %s", second.Dir, first.Dir, second.Commit, h)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("cached clone was not reused: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(second.Dir, "stray.yaml")); !os.IsNotExist(err) {
+		t.Errorf("untracked file survived: %v", err)
+	}
+	if got := readFile(t, filepath.Join(second.Dir, "svc/eu.yaml")); got != "who: trunk v2\n" {
+		t.Errorf("svc/eu.yaml = %q", got)
+	}
+	// Only the new commit's objects came over: the big blob was not fetched again.
+	objects := gitCount(t, second.Dir)
+	if !strings.Contains(objects, "count: ") {
+		t.Fatalf("count-objects: %s", objects)
+	}
+
+	// Another branch in the same cache: its files only.
+	third, _ := fetch(t, Options{URL: fx.url, Branch: "feature-x", Cache: cache})
+	if third.Dir != first.Dir || third.Branch != "feature-x" {
+		t.Errorf("third fetch: %+v", third)
+	}
+	if _, err := os.Stat(filepath.Join(third.Dir, "svc/big.txt")); !os.IsNotExist(err) {
+		t.Errorf("trunk's file left in feature-x checkout: %v", err)
+	}
+	if got := readFile(t, filepath.Join(third.Dir, "svc/eu.yaml")); got != "who: feature-x\n" {
+		t.Errorf("svc/eu.yaml = %q", got)
+	}
+}
+
+func gitCount(t *testing.T, dir string) string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", dir, "count-objects", "-v").CombinedOutput()
+	if err != nil {
+		t.Fatalf("git count-objects: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func TestFetchOfflineFallback(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	cache := t.TempDir()
+	first, _ := fetch(t, Options{URL: fx.url, Branch: "feature-x", Cache: cache})
+	fx.srv.Close()
+
+	err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "feature-x", Cache: cache, Retries: -1})
+	if cacerr.ExitCode(err) != 3 {
+		t.Errorf("without OfflineFallback: %v", err)
+	}
+
+	res, stderr := fetch(t, Options{URL: fx.url, Branch: "feature-x", Cache: cache, OfflineFallback: true, Retries: 1})
+	if !res.Offline || res.Commit != first.Commit || res.Branch != "feature-x" || res.Dir != first.Dir || res.Fallback {
+		t.Errorf("offline result = %+v", res)
+	}
+	want := fmt.Sprintf("cac: WARNING: fetch config repo %s (branch feature-x): connection refused after 2 attempts\n"+
+		"cac: WARNING: using the cached clone of branch \"feature-x\" at commit %s; it may be out of date\n", fx.url, first.Commit)
+	if stderr != want {
+		t.Errorf("stderr = %q\nwant     %q", stderr, want)
+	}
+
+	// A branch never fetched falls back to the default branch only if the cache knows it.
+	if err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "other", Cache: cache, OfflineFallback: true, Retries: -1}); cacerr.ExitCode(err) != 3 {
+		t.Errorf("offline, branch not cached: %v", err)
+	}
+}
+
+func TestFetchLocalRepository(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, fx.bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"file://" + filepath.ToSlash(fx.bare), fx.bare, rel} {
+		t.Run(u, func(t *testing.T) {
+			res, stderr := fetch(t, Options{URL: u, Branch: "nope"})
+			if res.Branch != "trunk" || !res.Fallback || res.Plain || res.Commit != revParse(t, fx.bare, "trunk") {
+				t.Errorf("result = %+v", res)
+			}
+			if !strings.Contains(stderr, `has no branch "nope"; using its default branch "trunk"`) {
+				t.Errorf("stderr = %q", stderr)
+			}
+			if got := readFile(t, filepath.Join(res.Dir, "svc/eu.yaml")); got != "who: trunk\n" {
+				t.Errorf("svc/eu.yaml = %q", got)
+			}
+		})
+	}
+}
+
+func TestFetchPlainDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "eu.yaml"), []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, stderr := fetch(t, Options{URL: dir, Branch: "feature-x"})
+	want := Result{Dir: dir, URL: dir, Requested: "feature-x", Plain: true, Elapsed: res.Elapsed}
+	if *res != want {
+		t.Errorf("result = %+v\nwant     %+v", *res, want)
+	}
+	if stderr != "cac: config repo "+dir+" is not a git repository; using the directory as it is\n" {
+		t.Errorf("stderr = %q", stderr)
+	}
+	if err := res.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "eu.yaml")); err != nil {
+		t.Errorf("Close touched the user's directory: %v", err)
+	}
+
+	err, _ := fetchErr(t, context.Background(), Options{URL: filepath.Join(dir, "missing")})
+	if cacerr.ExitCode(err) != 2 {
+		t.Errorf("missing directory: exit %d (%v), want 2", cacerr.ExitCode(err), err)
+	}
+	err, _ = fetchErr(t, context.Background(), Options{})
+	if cacerr.ExitCode(err) != 2 {
+		t.Errorf("no URL: exit %d (%v), want 2", cacerr.ExitCode(err), err)
+	}
+}
+
+// BenchmarkFetch measures a shallow fetch of a 300-service × 16-region config repo from a local
+// smart-HTTP server.
+func BenchmarkFetch(b *testing.B) {
+	files := map[string]string{}
+	for r := range 16 {
+		files[fmt.Sprintf("_global/region-%02d.yaml", r)] = fmt.Sprintf("env: region-%02d\nmysql:\n  host: db.region-%02d.internal\n", r, r)
+		for s := range 300 {
+			files[fmt.Sprintf("svc-%03d/region-%02d.yaml", s, r)] = fmt.Sprintf(
+				"microService:\n  svc-%03d:\n    replicas: %d\n    image: registry/svc-%03d:1.%d.%d\n    redis:\n      host: redis-%02d.internal\n",
+				s, 1+s%5, s, r, s, r)
+		}
+	}
+	root := b.TempDir()
+	gitfixture.Bare(b, root, "config", map[string]map[string]string{"main": files}, "main")
+	srv, err := gitserver.Start(root, gitserver.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Fetch(context.Background(), Options{URL: srv.RepoURL("config.git"), Branch: "main"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Close()
+	}
+}
