@@ -42,10 +42,16 @@ func Remote(err error) error {
 	return &Error{Kind: KindRemote, Err: err}
 }
 
-// Findings returns an error meaning n findings were reported (exit 1).
+// Findings returns an error meaning findings were reported (exit 1); msg says how many, e.g.
+// "3 problems found". errors.Is(err, ErrFindings) holds.
 func Findings(n int, what string) error {
-	return &Error{Kind: KindFindings, Err: fmt.Errorf("%d %s: %w", n, what, ErrFindings)}
+	return &Error{Kind: KindFindings, Err: findingsError(fmt.Sprintf("%d %s", n, what))}
 }
+
+type findingsError string
+
+func (e findingsError) Error() string        { return string(e) }
+func (e findingsError) Is(target error) bool { return target == ErrFindings }
 
 // Wrap marks err with kind, keeping its chain.
 func Wrap(kind Kind, err error) error {

@@ -142,7 +142,7 @@ func Parse(file string, data []byte) (*Node, []report.Finding) {
 
 const (
 	maxDepth = 64
-	maxNodes = 1 << 20 // bounds alias expansion ("billion laughs")
+	maxNodes = 1 << 18 // bounds alias expansion ("billion laughs"); no region file comes near
 )
 
 type converter struct {
@@ -340,21 +340,20 @@ func (n *Node) Lookup(path string) (*Node, error) {
 }
 
 func missing(cur *Node, segs []string, i int) string {
-	at := strings.Join(segs[:i], ".")
 	where := "the values"
-	if at != "" {
-		where = at
+	if i > 0 {
+		where = strings.Join(segs[:i], ".")
 	}
 	switch cur.Kind {
 	case Map:
 		if len(cur.Keys) == 0 {
-			return fmt.Sprintf("no value for %s: %s is empty", strings.Join(segs, "."), where)
+			return fmt.Sprintf("no value: %s is empty", where)
 		}
-		return fmt.Sprintf("no value for %s: %s has no key %q (it has %s)", strings.Join(segs, "."), where, segs[i], keyList(cur.Keys))
+		return fmt.Sprintf("no value: %s has no key %q (it has %s)", where, segs[i], keyList(cur.Keys))
 	case List:
-		return fmt.Sprintf("no value for %s: %s is a list of %d items; index it with 0..%d", strings.Join(segs, "."), where, len(cur.Items), len(cur.Items)-1)
+		return fmt.Sprintf("no value: %s is a list of %d items; index it with 0..%d", where, len(cur.Items), len(cur.Items)-1)
 	}
-	return fmt.Sprintf("no value for %s: %s is a single value, not a mapping", strings.Join(segs, "."), where)
+	return fmt.Sprintf("no value: %s is a single value, not a mapping", where)
 }
 
 func keyList(keys []string) string {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cacproj/cac/pkg/build"
+	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/report"
+)
+
+func newBuildCmd(c *common, e env) *cobra.Command {
+	var out, cache string
+	var offline bool
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Fetch the config repo, validate, and render every template for every region",
+		Long: `build fetches the config repo at the branch named like the code branch (falling back to the
+config repo's default branch, and saying so), layers _global/<region>.yaml under <usn>/<region>.yaml,
+validates the values against the standard and renders every CacRegion_* template of the code repo
+for every region into <out>/<region>/<path>, with <out>/cac-report.json.
+
+Every problem of every template and region is reported at once with file:line:col. An unresolved
+placeholder, a malformed ^cac marker, or a build without any placeholder fails. The output appears
+complete or not at all: a failed build leaves an earlier output untouched.`,
+		Example: `  # render every region of the service "user" from a config repo
+  cac build --config-repo https://git.example.com/platform/config.git --usn user
+
+  # only two regions, from a local checkout of the config repo, findings as GitHub annotations
+  cac build --config-repo ../config --regions sg,us --format github
+
+  # keep a clone between CI jobs; use it (loudly) when the git server is down
+  cac build --cache .cac-cache --offline-fallback`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			opt := build.Options{
+				CodeDir:    c.dir,
+				OutDir:     out,
+				ConfigRepo: c.configRepo,
+				USN:        c.usn,
+				Branch:     c.branch,
+				Regions:    c.regions,
+				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline},
+				Getenv:     e.getenv,
+				Stderr:     e.stderr,
+				Tool:       "cac " + toolVersion(),
+			}
+			if err := checkFormat(c.format); err != nil {
+				return err
+			}
+			v, err := loadValidator(cmd.Context(), c, e)
+			if err != nil {
+				return err
+			}
+			opt.Validator = v
+			res, err := build.Run(cmd.Context(), opt)
+			if res != nil && len(res.Findings) > 0 {
+				if perr := printFindings(e, c.format, "cac build", res.Findings); perr != nil {
+					return perr
+				}
+			}
+			if err != nil {
+				return err
+			}
+			r := res.Report
+			fmt.Fprintf(e.stderr, "config %s @ %s (%s)\n", r.ConfigRepo, r.ConfigBranch, short(r.ConfigCommit))
+			fmt.Fprintf(e.stderr, "rendered %d templates (%d placeholders) for %d regions: %s\n", r.Templates, r.Placeholders, len(r.Regions), strings.Join(r.Regions, ", "))
+			fmt.Fprintf(e.stderr, "wrote %d files to %s in %s\n", len(r.Files), displayPath(c.dir, opt.OutPath()), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", filepath.Join("output", "cac"), "output `DIR`, relative to the code dir")
+	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
+	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
+	return cmd
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	if commit == "" {
+		return "working tree"
+	}
+	return commit
+}
+
+func displayPath(dir, p string) string {
+	if rel, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return p
+}
+
+func checkFormat(format string) error {
+	_, err := report.ParseFormat(format)
+	return err
+}
+
+// printFindings writes findings to stdout in the chosen format.
+func printFindings(e env, format, tool string, findings []report.Finding) error {
+	color := false
+	if f, ok := e.stdout.(*os.File); ok {
+		color = report.ColorEnabled(f, e.getenv)
+	}
+	return report.Write(e.stdout, format, findings, report.Options{Tool: tool, Color: color, Version: toolVersion()})
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+)
+
+// version is set at release time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// env is the process environment a command tree runs in; tests build their own.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// SettingsFile holds project settings at the code repo root; keys are flag names.
+const SettingsFile = ".cac.yaml"
+
+// Main runs cac with args and returns the exit code (DESIGN §4): 0 ok, 1 findings, 2 usage or
+// local setup, 3 remote failure. It is the only place errors are printed.
+func Main(args []string, e env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	if !errors.Is(err, errQuiet) {
+		fmt.Fprintf(e.stderr, "cac: %v\n", err)
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(e.stderr, "Run 'cac %s --help' for usage.\n", ue.cmd)
+	}
+	return cacerr.ExitCode(err)
+}
+
+// errQuiet marks an error whose message was already printed.
+var errQuiet = errors.New("already reported")
+
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// common holds the flags every command shares (DESIGN §4).
+type common struct {
+	dir        string
+	configRepo string
+	usn        string
+	branch     string
+	regions    []string
+	standard   string
+	registry   string
+	format     string
+}
+
+func newRoot(e env) *cobra.Command {
+	c := &common{}
+	root := &cobra.Command{
+		Use:   "cac",
+		Short: "Config as code: one code base for every region, region values from a config repo",
+		Long: `cac renders a service's CacRegion_* templates for every region from a separate config repo,
+validates the values against a standard, shows the rendered diff on merge requests and publishes
+rendered manifests to a GitOps repo that Argo CD syncs.
+
+Every setting can come from a flag, a CAC_* environment variable (CAC_CONFIG_REPO for --config-repo)
+or .cac.yaml at the code repo root (config-repo: ...), in that order of precedence.
+
+Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 remote failure.`,
+		Version:       toolVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applySettings(cmd, c.dir, e.getenv)
+		},
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{cmd: strings.TrimPrefix(cmd.CommandPath(), "cac "), err: cacerr.Wrap(cacerr.KindUsage, err)}
+	})
+	pf := root.PersistentFlags()
+	pf.StringVarP(&c.dir, "dir", "C", ".", "run as if started in `DIR` (the code repo root)")
+	pf.StringVar(&c.configRepo, "config-repo", "", "config repo: https/ssh/file `URL` or a local path")
+	pf.StringVar(&c.usn, "usn", "", "the service's directory in the config repo (default: the repo root)")
+	pf.StringVar(&c.branch, "branch", "", "code branch (default: CI variables, else the checked-out branch)")
+	pf.StringSliceVar(&c.regions, "regions", nil, "only these regions, comma-separated (default: all)")
+	pf.StringVar(&c.standard, "standard", "", "the standard: a `FILE`, an https URL or URL//path@ref (default: the built-in one)")
+	pf.StringVar(&c.registry, "registry", "", "known service names: a YAML/JSON list `FILE` or URL")
+	pf.StringVar(&c.format, "format", "text", "how findings are printed: text, json, junit, github, gitlab")
+	root.AddCommand(
+		newBuildCmd(c, e),
+		newSelectCmd(c, e),
+	)
+	return root
+}
+
+// applySettings fills every flag not given on the command line from CAC_<FLAG> in the environment,
+// else from .cac.yaml in the code dir (flag > env > file > default).
+func applySettings(cmd *cobra.Command, dir string, getenv func(string) string) error {
+	file, err := readSettings(filepath.Join(dir, SettingsFile), cmd.Root())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" || f.Name == "version" || f.Name == "dir" {
+			return
+		}
+		name := envName(f.Name)
+		v, from := getenv(name), name
+		if v == "" {
+			s, ok := file[f.Name]
+			if !ok {
+				return
+			}
+			v, from = s, SettingsFile+" "+f.Name
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, cacerr.Usage("%s: %w", from, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func envName(flag string) string {
+	return "CAC_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// readSettings reads .cac.yaml (absent is fine). Keys must be flag names of some command.
+func readSettings(path string, root *cobra.Command) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, cacerr.Usage("read settings: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, cacerr.Usage("%s: %w", SettingsFile, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return nil, cacerr.Usage("%s:%d: settings must be a mapping of flag names to values", SettingsFile, m.Line)
+	}
+	known := flagNames(root)
+	out := map[string]string{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if !known[k.Value] || k.Value == "dir" {
+			var names []string
+			for n := range known {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, cacerr.Usage("%s:%d:%d: unknown setting %q; settings are flag names: %s", SettingsFile, k.Line, k.Column, k.Value, strings.Join(names, ", "))
+		}
+		switch v.Kind {
+		case yaml.ScalarNode:
+			out[k.Value] = v.Value
+		case yaml.SequenceNode:
+			var items []string
+			for _, it := range v.Content {
+				items = append(items, it.Value)
+			}
+			out[k.Value] = strings.Join(items, ",")
+		default:
+			return nil, cacerr.Usage("%s:%d:%d: setting %q must be a value or a list", SettingsFile, v.Line, v.Column, k.Value)
+		}
+	}
+	return out, nil
+}
+
+func flagNames(root *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	delete(names, "help")
+	delete(names, "version")
+	return names
+}

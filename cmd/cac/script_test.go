@@ -1,0 +1,122 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/cacproj/cac/internal/gitfixture"
+	"github.com/cacproj/cac/internal/gitserver"
+)
+
+var update = flag.Bool("update", false, "rewrite cmp files in testdata/script from actual output")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"cac": func() { os.Exit(Main(os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: end-to-end CLI scenarios whose stdout and stderr are
+// part of the contract. UPDATE_SCRIPTS=1 (or -update) rewrites expected output.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: true,
+		UpdateScripts:       *update || os.Getenv("UPDATE_SCRIPTS") == "1",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("HOME", e.WorkDir)
+			e.Values[serverKey{}] = &serverHolder{}
+			e.Setenv("NO_COLOR", "1")
+			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			e.Setenv("GIT_AUTHOR_NAME", "cac test")
+			e.Setenv("GIT_AUTHOR_EMAIL", "test@example.com")
+			e.Setenv("GIT_COMMITTER_NAME", "cac test")
+			e.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
+			// CI variables of the machine running the tests must not leak into scripts.
+			for _, v := range []string{"GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+				"CI_COMMIT_REF_NAME", "GITHUB_TOKEN", "CI_JOB_TOKEN", "CAC_GIT_TOKEN", "GITHUB_ACTIONS", "GITLAB_CI"} {
+				e.Setenv(v, "")
+			}
+			return nil
+		},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"configrepo": cmdConfigRepo,
+			"gitserver":  cmdGitServer,
+			"gitfault":   cmdGitFault,
+		},
+	})
+}
+
+// configrepo NAME DEFAULT DIR: make the bare repository $WORK/git/NAME.git from DIR, whose
+// subdirectories are branches (DIR/main/user/sg.yaml → file user/sg.yaml on branch main);
+// DEFAULT is the default branch.
+func cmdConfigRepo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: configrepo NAME DEFAULT DIR")
+	}
+	src := ts.MkAbs(args[2])
+	branches := map[string]map[string]string{}
+	entries, err := os.ReadDir(src)
+	ts.Check(err)
+	for _, b := range entries {
+		files := map[string]string{}
+		root := filepath.Join(src, b.Name())
+		ts.Check(filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			files[filepath.ToSlash(rel)] = string(data)
+			return err
+		}))
+		branches[b.Name()] = files
+	}
+	_, err = gitfixture.BareE(ts.MkAbs("git"), args[0], branches, args[1])
+	ts.Check(err)
+}
+
+// serverKey finds, through ts.Value, the script's holder of its running git server.
+type serverKey struct{}
+
+type serverHolder struct{ s *gitserver.Server }
+
+// gitserver [TOKEN]: serve $WORK/git over smart HTTP (git http-backend) on loopback and set
+// GITURL to its base URL. With TOKEN, requests need it as the basic-auth password.
+func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: gitserver [TOKEN]")
+	}
+	opts := gitserver.Options{}
+	if len(args) == 1 {
+		opts.Token = args[0]
+	}
+	s, err := gitserver.Start(ts.MkAbs("git"), opts)
+	ts.Check(err)
+	ts.Value(serverKey{}).(*serverHolder).s = s
+	ts.Defer(s.Close)
+	ts.Setenv("GITURL", s.URL)
+}
+
+// gitfault N [STATUS]: the next N requests to the git server fail with STATUS (default 500).
+func cmdGitFault(ts *testscript.TestScript, neg bool, args []string) {
+	s := ts.Value(serverKey{}).(*serverHolder).s
+	if neg || s == nil || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: gitfault N [STATUS] (after gitserver)")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	status := 500
+	if len(args) == 2 {
+		status, err = strconv.Atoi(args[1])
+		ts.Check(err)
+	}
+	for i := 0; i < n; i++ {
+		s.Inject(gitserver.Fault{Status: status})
+	}
+}

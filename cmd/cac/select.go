@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cacproj/cac/pkg/build"
+)
+
+func newSelectCmd(c *common, e env) *cobra.Command {
+	var out, region string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "select",
+		Short: "At service start-up, put one region's rendered files over the originals",
+		Long: `select copies <out>/<region>/** (written by cac build) over the working tree, so the service
+starts with its region's config. Each file is written aside and renamed into place, so a reader
+never sees a half-written file. The region comes from --region or CAC_REGION.`,
+		Example: `  # in the container's start script, before the service starts
+  cac select --region "$CAC_REGION"
+
+  # see what would be replaced
+  cac select --region sg --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			files, err := build.Select(build.SelectOptions{OutDir: out, Root: c.dir, Region: region, DryRun: dryRun})
+			if err != nil {
+				return err
+			}
+			verb := "selected"
+			if dryRun {
+				verb = "would select"
+			}
+			for _, f := range files {
+				fmt.Fprintln(e.stdout, f)
+			}
+			fmt.Fprintf(e.stderr, "%s region %s: %d files\n", verb, region, len(files))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&region, "region", "", "the region to select (or CAC_REGION)")
+	f.StringVar(&out, "out", filepath.Join("output", "cac"), "the build output `DIR`, relative to the code dir")
+	f.BoolVar(&dryRun, "dry-run", false, "list the files that would be replaced; change nothing")
+	return cmd
+}

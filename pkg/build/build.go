@@ -1,0 +1,291 @@
+// Package build is the pipeline behind `cac build`:
+//
+//	resolve  the code branch and commit (flag, CI variables, checkout)
+//	fetch    the config repo at the same-named branch (fallback: its default branch)
+//	load     every region's values: _global/<region>.yaml under <usn>/<region>.yaml
+//	validate the values against the standard
+//	discover the CacRegion_ templates of the code repo
+//	render   every template for every region, in parallel
+//	write    <out>/<region>/<path> and <out>/cac-report.json, all at once or not at all
+//
+// Steps add findings rather than stopping at the first. The pipeline stops after a gate step that
+// produced findings (broken values would only cause confusing render errors); validate and discover
+// are not gates, so a user sees validation, template and placeholder problems together.
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/render"
+	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/values"
+)
+
+// Validator checks one region's effective values (the standard's rules).
+type Validator interface {
+	Validate(region, usn string, v *values.Node) []report.Finding
+}
+
+// Options configure a build. Zero values get DESIGN's defaults.
+type Options struct {
+	CodeDir    string   // the code repo root (default ".")
+	OutDir     string   // output dir, relative to CodeDir unless absolute (default output/cac)
+	ConfigRepo string   // URL or path of the config repo
+	USN        string   // the service's directory in the config repo ("" = repo root)
+	Branch     string   // --branch
+	Regions    []string // filter; empty = every region of the service
+	Fetch      configrepo.Options
+	Validator  Validator // nil = no validation
+	Getenv     func(string) string
+	Stderr     io.Writer // notices (fallback, progress)
+	Tool       string    // "cac v1.2.3", written into the report
+	Jobs       int       // parallel renders (default GOMAXPROCS)
+}
+
+// Result is what a build produced; Report is also written as <out>/cac-report.json.
+type Result struct {
+	Report   *Report
+	Findings []report.Finding
+	Outputs  []Output
+}
+
+// Output is one rendered file.
+type Output struct {
+	Region   string
+	Template *render.Template
+	Data     []byte
+}
+
+type state struct {
+	ctx      context.Context
+	opt      Options
+	res      *Result
+	config   *configrepo.Result
+	vals     map[string]*values.Node
+	tpls     []*render.Template
+	findings []report.Finding
+}
+
+type step struct {
+	name string
+	run  func(*state) error
+	gate bool // stop after this step when there are findings
+}
+
+var pipeline = []step{
+	{"resolve", resolve, true},
+	{"fetch", fetch, true},
+	{"load", load, true},
+	{"validate", validate, false},
+	{"discover", discover, false},
+	{"render", renderAll, true},
+	{"write", write, true},
+}
+
+// Run executes the pipeline. Findings in the input return an error of kind cacerr.KindFindings
+// together with the result holding them; the caller prints them.
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	if opt.CodeDir == "" {
+		opt.CodeDir = "."
+	}
+	if opt.OutDir == "" {
+		opt.OutDir = filepath.Join("output", "cac")
+	}
+	if opt.Getenv == nil {
+		opt.Getenv = func(string) string { return "" }
+	}
+	if opt.Stderr == nil {
+		opt.Stderr = io.Discard
+	}
+	if opt.Jobs <= 0 {
+		opt.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if opt.ConfigRepo == "" {
+		return nil, cacerr.Usage("no config repo: set --config-repo, CAC_CONFIG_REPO, or config-repo in .cac.yaml")
+	}
+	st := &state{ctx: ctx, opt: opt, res: &Result{Report: &Report{Tool: opt.Tool, USN: opt.USN}}}
+	defer func() {
+		if st.config != nil {
+			st.config.Close()
+		}
+	}()
+	for _, s := range pipeline {
+		start := time.Now()
+		err := s.run(st)
+		st.res.Report.Stages = append(st.res.Report.Stages, Stage{Name: s.name, Millis: float64(time.Since(start).Microseconds()) / 1000})
+		if err != nil {
+			return st.res, err
+		}
+		if n := report.Errors(st.findings); n > 0 && s.gate {
+			report.Sort(st.findings)
+			st.res.Findings = st.findings
+			return st.res, cacerr.Findings(n, plural(n, "problem")+" found")
+		}
+		if err := ctx.Err(); err != nil {
+			return st.res, err
+		}
+	}
+	report.Sort(st.findings)
+	st.res.Findings = st.findings
+	return st.res, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func resolve(st *state) error {
+	branch, source, err := configrepo.ResolveBranch(st.opt.Branch, st.opt.Getenv, st.opt.CodeDir)
+	if err != nil {
+		return cacerr.Wrap(cacerr.KindUsage, err)
+	}
+	commit, err := configrepo.HeadCommit(st.opt.CodeDir)
+	if err != nil {
+		return cacerr.Wrap(cacerr.KindUsage, err)
+	}
+	r := st.res.Report
+	r.CodeBranch, r.BranchSource, r.CodeCommit = branch, source, commit
+	return nil
+}
+
+func fetch(st *state) error {
+	fo := st.opt.Fetch
+	fo.URL = st.opt.ConfigRepo
+	fo.Branch = st.res.Report.CodeBranch
+	fo.Getenv = st.opt.Getenv
+	if fo.Stderr == nil {
+		fo.Stderr = st.opt.Stderr
+	}
+	cfg, err := configrepo.Fetch(st.ctx, fo)
+	if err != nil {
+		return err
+	}
+	st.config = cfg
+	r := st.res.Report
+	r.ConfigRepo, r.ConfigBranch, r.ConfigFallback, r.ConfigCommit, r.Offline = cfg.URL, cfg.Branch, cfg.Fallback, cfg.Commit, cfg.Offline
+	return nil
+}
+
+func load(st *state) error {
+	fsys := os.DirFS(st.config.Dir)
+	all, err := values.Regions(fsys, st.opt.USN)
+	if err != nil {
+		return cacerr.Wrap(cacerr.KindUsage, err)
+	}
+	if len(all) == 0 {
+		return cacerr.Usage("the config repo has no region files in %s/ (expected <region>.yaml files)", values.ServiceDir(st.opt.USN))
+	}
+	regions := all
+	if len(st.opt.Regions) > 0 {
+		regions = nil
+		for _, r := range st.opt.Regions {
+			if !slices.Contains(all, r) {
+				return cacerr.Usage("unknown region %q: the config repo has %s", r, strings.Join(all, ", "))
+			}
+			if !slices.Contains(regions, r) {
+				regions = append(regions, r)
+			}
+		}
+	}
+	st.res.Report.Regions = regions
+	st.vals = make(map[string]*values.Node, len(regions))
+	for _, region := range regions {
+		v, findings, err := values.Load(fsys, st.opt.USN, region)
+		if err != nil {
+			return cacerr.Wrap(cacerr.KindUsage, err)
+		}
+		st.findings = append(st.findings, findings...)
+		st.vals[region] = v.With("_cac", values.Strings(
+			"region", region,
+			"usn", st.opt.USN,
+			"commit", st.res.Report.CodeCommit,
+			"branch", st.res.Report.CodeBranch,
+			"configCommit", st.res.Report.ConfigCommit,
+		))
+	}
+	return nil
+}
+
+func validate(st *state) error {
+	if st.opt.Validator == nil {
+		return nil
+	}
+	for _, region := range st.res.Report.Regions {
+		st.findings = append(st.findings, st.opt.Validator.Validate(region, st.opt.USN, st.vals[region])...)
+	}
+	return nil
+}
+
+func discover(st *state) error {
+	out := st.opt.OutDir
+	if !filepath.IsAbs(out) {
+		out = filepath.ToSlash(filepath.Clean(out))
+	} else if rel, err := filepath.Rel(st.opt.CodeDir, out); err == nil {
+		out = filepath.ToSlash(rel)
+	}
+	tpls, findings, err := render.Discover(st.opt.CodeDir, []string{out})
+	if err != nil {
+		return cacerr.Wrap(cacerr.KindUsage, err)
+	}
+	st.tpls = tpls
+	st.findings = append(st.findings, findings...)
+	n := 0
+	for _, t := range tpls {
+		n += t.Placeholders()
+	}
+	r := st.res.Report
+	r.Templates, r.Placeholders = len(tpls), n
+	switch {
+	case len(findings) > 0:
+	case len(tpls) == 0:
+		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: "."}, Rule: "build/no-template", Severity: report.SeverityError,
+			Message: "no CacRegion_* template found in the code repo; name each config file that differs by region CacRegion_<name> (e.g. conf/CacRegion_app.toml)"})
+	case n == 0:
+		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: tpls[0].Path}, Rule: "build/no-placeholder", Severity: report.SeverityError,
+			Message: fmt.Sprintf("none of the %d templates contains a placeholder; write region values as ^cac<<path.to.value>> (a mistyped marker is the usual cause)", len(tpls))})
+	}
+	return nil
+}
+
+func renderAll(st *state) error {
+	regions := st.res.Report.Regions
+	outs := make([]Output, len(regions)*len(st.tpls))
+	found := make([][]report.Finding, len(outs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < st.opt.Jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				region, tpl := regions[i/len(st.tpls)], st.tpls[i%len(st.tpls)]
+				data, f := tpl.Render(region, st.vals[region])
+				outs[i], found[i] = Output{Region: region, Template: tpl, Data: data}, f
+			}
+		}()
+	}
+	for i := range outs {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for _, f := range found {
+		st.findings = append(st.findings, f...)
+	}
+	st.res.Outputs = outs
+	return nil
+}

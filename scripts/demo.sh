@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make demo: build the example's config git repo locally, render every region with cac build,
+# show the output, then put one region's files in place with cac select.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cac=$(pwd)/${1:-bin/cac}
+demo=$(pwd)/.demo
+rm -rf "$demo" && mkdir -p "$demo"
+gitq() { git -c user.name=cac-demo -c user.email=demo@example.com -c init.defaultBranch=main "$@" >/dev/null; }
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "config repo: examples/config-repo committed on branch main of $demo/config"
+cp -r examples/config-repo "$demo/config"
+gitq -C "$demo/config" init && gitq -C "$demo/config" add -A && gitq -C "$demo/config" commit -m "regions sg-prod, us-prod, de-staging"
+find "$demo/config" -name '*.yaml' -not -path '*/.git/*' | sed "s|$demo/config/|  |" | sort
+
+step "code repo: examples/user-service on branch feature/login (the config repo has no such branch)"
+cp -r examples/user-service "$demo/user-service"
+gitq -C "$demo/user-service" init && gitq -C "$demo/user-service" checkout -b feature/login
+gitq -C "$demo/user-service" add -A && gitq -C "$demo/user-service" commit -m "user service"
+find "$demo/user-service" -name 'CacRegion_*' | sed "s|$demo/user-service/|  |" | sort
+
+step "cac build --config-repo .demo/config"
+"$cac" -C "$demo/user-service" build --config-repo "$demo/config"
+
+step "output tree"
+(cd "$demo/user-service/output/cac" && find . -type f | sort | sed 's|^\./|  |')
+
+for region in sg-prod us-prod de-staging; do
+  step "$region: conf/app.toml"
+  sed -n '/\[mysql\]/,/^max_open/p' "$demo/user-service/output/cac/$region/conf/app.toml" | grep -v password
+done
+
+step "cac select --region us-prod (what the container runs before the service starts)"
+CAC_REGION=us-prod "$cac" -C "$demo/user-service" select
+grep -E '^(region|host)' "$demo/user-service/conf/app.toml"
+
+step "a broken template: cac build reports every problem at once and exits 1"
+printf 'ttl = ^cac<<redis.session.ttl>>\nbad = ^cac<redis.session.ip>>\n' > "$demo/user-service/conf/CacRegion_broken.ini"
+set +e
+"$cac" -C "$demo/user-service" build --config-repo "$demo/config" --regions sg-prod
+echo "exit code: $?"
