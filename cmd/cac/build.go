@@ -17,6 +17,7 @@ import (
 func newBuildCmd(c *common, e env) *cobra.Command {
 	var out, cache string
 	var offline bool
+	var retries int
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Fetch the config repo, validate, and render every template for every region",
@@ -46,7 +47,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				USN:        c.usn,
 				Branch:     c.branch,
 				Regions:    c.regions,
-				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline},
+				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries)},
 				Getenv:     e.getenv,
 				Stderr:     e.stderr,
 				Tool:       "cac " + toolVersion(),
@@ -70,8 +71,9 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 			}
 			r := res.Report
 			fmt.Fprintf(e.stderr, "config %s @ %s (%s)\n", r.ConfigRepo, r.ConfigBranch, short(r.ConfigCommit))
-			fmt.Fprintf(e.stderr, "rendered %d templates (%d placeholders) for %d regions: %s\n", r.Templates, r.Placeholders, len(r.Regions), strings.Join(r.Regions, ", "))
-			fmt.Fprintf(e.stderr, "wrote %d files to %s in %s\n", len(r.Files), displayPath(c.dir, opt.OutPath()), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(e.stderr, "rendered %s (%s) for %s: %s\n", count(r.Templates, "template"), count(r.Placeholders, "placeholder"),
+				count(len(r.Regions), "region"), strings.Join(r.Regions, ", "))
+			fmt.Fprintf(e.stderr, "wrote %s to %s in %s\n", count(len(r.Files), "file"), displayPath(c.dir, opt.OutPath()), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
@@ -79,7 +81,24 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 	f.StringVar(&out, "out", filepath.Join("output", "cac"), "output `DIR`, relative to the code dir")
 	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
 	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
+	f.IntVar(&retries, "retries", 3, "retries of a failed fetch (connection errors, 5xx), with exponential backoff from 0.5s")
 	return cmd
+}
+
+// retriesOption maps the --retries flag (0 = no retry) to configrepo's convention (0 = default).
+func retriesOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// count formats "1 file", "2 files".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func short(commit string) string {

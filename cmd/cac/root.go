@@ -103,6 +103,14 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// -C means what it means for git and make: every relative path, in flags and in
+			// .cac.yaml alike, is relative to DIR.
+			if c.dir != "." {
+				if err := os.Chdir(c.dir); err != nil {
+					return cacerr.Usage("-C: %w", err)
+				}
+				c.dir = "."
+			}
 			return applySettings(cmd, c.dir, e.getenv)
 		},
 	}
