@@ -30,6 +30,11 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update || os.Getenv("UPDATE_SCRIPTS") == "1",
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HOME", e.WorkDir)
+			templates, err := filepath.Abs(filepath.Join("..", "..", "templates"))
+			if err != nil {
+				return err
+			}
+			e.Setenv("TEMPLATES", templates)
 			e.Values[serverKey{}] = &serverHolder{}
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")

@@ -36,7 +36,7 @@ never sees a half-written file. The region comes from --region or CAC_REGION.`,
 			for _, f := range files {
 				fmt.Fprintln(e.stdout, f)
 			}
-			fmt.Fprintf(e.stderr, "%s region %s: %d files\n", verb, region, len(files))
+			fmt.Fprintf(e.stderr, "%s region %s: %s\n", verb, region, count(len(files), "file"))
 			return nil
 		},
 	}
