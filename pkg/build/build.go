@@ -100,7 +100,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		opt.CodeDir = "."
 	}
 	if opt.OutDir == "" {
-		opt.OutDir = filepath.Join("output", "cac")
+		opt.OutDir = DefaultOut
 	}
 	if opt.Getenv == nil {
 		opt.Getenv = func(string) string { return "" }

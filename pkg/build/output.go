@@ -15,6 +15,9 @@ import (
 	"github.com/cacproj/cac/pkg/render"
 )
 
+// DefaultOut is the output dir when none is set, relative to the code dir.
+const DefaultOut = "output/cac"
+
 // ReportFile is the name of the build report inside the output dir.
 const ReportFile = "cac-report.json"
 
@@ -55,10 +58,14 @@ type Stage struct {
 
 // OutPath is the absolute output dir of a build.
 func (o Options) OutPath() string {
-	if filepath.IsAbs(o.OutDir) {
-		return o.OutDir
+	out := o.OutDir
+	if out == "" {
+		out = DefaultOut
 	}
-	return filepath.Join(o.CodeDir, o.OutDir)
+	if filepath.IsAbs(out) {
+		return out
+	}
+	return filepath.Join(o.CodeDir, out)
 }
 
 func write(st *state) error {
