@@ -243,6 +243,10 @@ func (v *validator) leaf(r *Rule, n *values.Node, path string) {
 	case values.Map:
 		v.add(n.Pos, path, RuleType, withDescription(custom(r, fmt.Sprintf("must be a single value such as %s, not a mapping", example(r))), r))
 	case values.List:
+		if r.Type != "" {
+			v.add(n.Pos, path, RuleType, withDescription(custom(r, fmt.Sprintf("must be a single value such as %s, not a list", example(r))), r))
+			return
+		}
 		for i, it := range n.Items {
 			p := path + "." + strconv.Itoa(i)
 			if it.Kind != values.Scalar {
