@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/values"
 )
 
 // Type names of a leaf's `type` attribute.
@@ -209,4 +211,43 @@ type LoadOptions struct {
 // FSReader reads files from fsys, for LoadOptions.ReadFile.
 func FSReader(fsys fs.FS) func(string) ([]byte, error) {
 	return func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
+}
+
+// SecretValue is a value found at a secret leaf.
+type SecretValue struct {
+	Path  string // dotted value path, e.g. mysql.main.password
+	Value string // as inserted into templates (values.Node.Text)
+}
+
+// Secrets lists every value of v at a secret leaf (list items one by one), in the values' order,
+// for masking in diffs, comments and GitOps commits.
+func (s *Standard) Secrets(v *values.Node) []SecretValue {
+	var out []SecretValue
+	if v != nil {
+		collectSecrets(s.root, v, "", &out)
+	}
+	return out
+}
+
+func collectSecrets(m *mapRule, n *values.Node, path string, out *[]SecretValue) {
+	if n.Kind != values.Map {
+		return
+	}
+	for _, k := range n.Keys {
+		e, child, p := m.child(k), n.Fields[k], join(path, k)
+		switch {
+		case e == nil:
+		case e.m != nil:
+			collectSecrets(e.m, child, p, out)
+		case !e.leaf.Secret:
+		case child.Kind == values.Scalar:
+			*out = append(*out, SecretValue{Path: p, Value: child.Text()})
+		case child.Kind == values.List:
+			for i, it := range child.Items {
+				if it.Kind == values.Scalar {
+					*out = append(*out, SecretValue{Path: p + "." + strconv.Itoa(i), Value: it.Text()})
+				}
+			}
+		}
+	}
 }

@@ -273,7 +273,11 @@ func (v *validator) scalar(r *Rule, n *values.Node, path string) {
 		v.add(n.Pos, path, RulePattern, withDescription(custom(r, fmt.Sprintf("%s does not match the pattern %s (the whole value must match)", show(r, n), r.Pattern)), r))
 	}
 	if r.exclude != nil && r.exclude.MatchString(text) {
-		v.add(n.Pos, path, RuleExcludePattern, withDescription(custom(r, fmt.Sprintf("%s matches the forbidden pattern %s; use a value that does not", show(r, n), r.ExcludePattern)), r))
+		msg := fmt.Sprintf("%s matches the forbidden pattern %s; use a value that does not", show(r, n), r.ExcludePattern)
+		if r.Secret { // the pattern would narrow the secret down to a few values
+			msg = fmt.Sprintf("the secret value matches the forbidden pattern of %s in the standard (weak or placeholder values); choose another value", r.Path)
+		}
+		v.add(n.Pos, path, RuleExcludePattern, withDescription(custom(r, msg), r))
 	}
 	if r.program != nil {
 		v.expr(r, n, path)
