@@ -18,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cacproj/cac/pkg/cacerr"
@@ -219,7 +220,7 @@ func retry(ctx context.Context, fn func() (retryable bool, err error)) error {
 	var err error
 	for i := 0; i < attempts; i++ {
 		var again bool
-		if again, err = fn(); err == nil || !again {
+		if again, err = fn(); err == nil || !again || i == attempts-1 {
 			return err
 		}
 		select {
@@ -291,6 +292,11 @@ func (f *fetcher) fetchGit(ctx context.Context, ref string) ([]byte, error) {
 	return []byte(s), nil
 }
 
+func noMatch(err error) bool {
+	var nomatch git.NoMatchingRefSpecError
+	return errors.As(err, &nomatch) || errors.Is(err, plumbing.ErrReferenceNotFound)
+}
+
 func revName(rev string) string {
 	if rev == "" {
 		return "its default branch"
@@ -310,21 +316,18 @@ func cloneTree(ctx context.Context, repo, rev string) (*object.Tree, error) {
 		err = retry(ctx, func() (bool, error) {
 			r, err = git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
 				URL: repo, ReferenceName: name, SingleBranch: true, Depth: 1, Tags: git.NoTags})
-			var nomatch git.NoMatchingRefSpecError
-			if errors.As(err, &nomatch) || errors.Is(err, plumbing.ErrReferenceNotFound) {
-				return false, err
-			}
-			return err != nil, err
+			return err != nil && !noMatch(err) && !errors.Is(err, transport.ErrRepositoryNotFound), err
 		})
-		if err == nil {
-			break
+		if !noMatch(err) {
+			break // cloned, or failed for a reason another name cannot fix
 		}
 	}
-	if err != nil {
-		var nomatch git.NoMatchingRefSpecError
-		if errors.As(err, &nomatch) || errors.Is(err, plumbing.ErrReferenceNotFound) {
-			return nil, cacerr.Usage("clone %s: no branch or tag %q: %w", repo, rev, err)
-		}
+	switch {
+	case noMatch(err):
+		return nil, cacerr.Usage("clone %s: no branch or tag %q: %w", repo, rev, err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return nil, cacerr.Usage("clone %s: %w; check the repository URL", repo, err)
+	case err != nil:
 		return nil, cacerr.Remote(fmt.Errorf("clone %s at %s: %w", repo, revName(rev), err))
 	}
 	head, err := r.Head()
