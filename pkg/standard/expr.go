@@ -1,0 +1,86 @@
+package standard
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+)
+
+// exprEnv is what an `expr` (and a `generator`) sees:
+//
+//	value   the value being checked (string, int, float64, bool; a list of them for a list value)
+//	path    its dotted path, e.g. mysql.main.port
+//	region  the region being validated
+//	usn     the service being validated
+//	values  the whole effective tree of the region as plain maps, lists and scalars
+//
+// and the helpers isIP(v), isDomain(v), isURL(v), isPort(v), each returning bool.
+type exprEnv struct {
+	Value  any            `expr:"value"`
+	Path   string         `expr:"path"`
+	Region string         `expr:"region"`
+	USN    string         `expr:"usn"`
+	Values map[string]any `expr:"values"`
+}
+
+var exprOptions = []expr.Option{
+	expr.Env(exprEnv{}),
+	helper("isIP", isIP),
+	helper("isDomain", isDomain),
+	helper("isURL", isURL),
+	helper("isPort", isPort),
+}
+
+func helper(name string, fn func(any) bool) expr.Option {
+	return expr.Function(name, func(params ...any) (any, error) { return fn(params[0]), nil }, new(func(any) bool))
+}
+
+// isIP: an IPv4 or IPv6 address.
+func isIP(v any) bool {
+	s, ok := v.(string)
+	return ok && net.ParseIP(s) != nil
+}
+
+var hostname = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
+
+// isDomain: a host name (RFC 1123 labels, single-label names such as redis allowed), not an IP address.
+func isDomain(v any) bool {
+	s, ok := v.(string)
+	if !ok || len(s) > 253 || !hostname.MatchString(s) || net.ParseIP(s) != nil {
+		return false
+	}
+	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	return strings.ContainsAny(strings.ToLower(labels[len(labels)-1]), "abcdefghijklmnopqrstuvwxyz") // a top-level label is never all digits
+}
+
+// isURL: an absolute URL with a scheme and a host, e.g. https://api.example.com/v1.
+func isURL(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && u.Host != ""
+}
+
+// isPort: a whole number 1..65535 (an int, or text holding one).
+func isPort(v any) bool {
+	var n int
+	switch x := v.(type) {
+	case int:
+		n = x
+	case string:
+		i, err := strconv.Atoi(x)
+		if err != nil {
+			return false
+		}
+		n = i
+	default:
+		return false
+	}
+	return n >= 1 && n <= 65535
+}
