@@ -21,8 +21,8 @@ gitq -C "$demo/user-service" init && gitq -C "$demo/user-service" checkout -b fe
 gitq -C "$demo/user-service" add -A && gitq -C "$demo/user-service" commit -m "user service"
 find "$demo/user-service" -name 'CacRegion_*' | sed "s|$demo/user-service/|  |" | sort
 
-step "cac build --config-repo .demo/config"
-"$cac" -C "$demo/user-service" build --config-repo "$demo/config"
+step "cac build --config-repo .demo/config --registry examples/registry.yaml (validates against the built-in standard, then renders)"
+"$cac" -C "$demo/user-service" build --config-repo "$demo/config" --registry "$(pwd)/examples/registry.yaml"
 
 step "output tree"
 (cd "$demo/user-service/output/cac" && find . -type f | sort | sed 's|^\./|  |')
@@ -39,5 +39,12 @@ grep -E '^(region|host)' "$demo/user-service/conf/app.toml"
 step "a broken template: cac build reports every problem at once and exits 1"
 printf 'ttl = ^cac<<redis.session.ttl>>\nbad = ^cac<redis.session.ip>>\n' > "$demo/user-service/conf/CacRegion_broken.ini"
 set +e
-"$cac" -C "$demo/user-service" build --config-repo "$demo/config" --regions sg-prod
+"$cac" -C "$demo/user-service" build --config-repo "$demo/config" --registry "$(pwd)/examples/registry.yaml" --regions sg-prod
+echo "exit code: $?"
+
+step "invalid values: cac validate explains each finding (and never prints a secret)"
+sed -i 's/port: 3306/port: 70000/; s/ip: 10.8.1.21/ip: 10.8.1/' "$demo/config/user/sg-prod.yaml"
+sed -i 's/physical: online/physical: production/' "$demo/config/_global/sg-prod.yaml"
+gitq -C "$demo/config" commit -am "typos"
+"$cac" -C "$demo/user-service" validate --config-repo "$demo/config" --registry "$(pwd)/examples/registry.yaml"
 echo "exit code: $?"

@@ -131,6 +131,8 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 	root.AddCommand(
 		newBuildCmd(c, e),
 		newSelectCmd(c, e),
+		newValidateCmd(c, e),
+		newSchemaCmd(c, e),
 	)
 	return root
 }

@@ -35,6 +35,18 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			e.Setenv("TEMPLATES", templates)
+			examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+			if err != nil {
+				return err
+			}
+			e.Setenv("EXAMPLES", examples)
+			// Scripts about rendering use a standard that accepts any key; scripts about validation
+			// unset CAC_STANDARD (the built-in standard) or pass --standard.
+			anyStd := filepath.Join(e.WorkDir, ".any-standard.yaml")
+			if err := os.WriteFile(anyStd, []byte("$any: true\n"), 0o644); err != nil {
+				return err
+			}
+			e.Setenv("CAC_STANDARD", anyStd)
 			e.Values[serverKey{}] = &serverHolder{}
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")

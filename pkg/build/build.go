@@ -51,6 +51,8 @@ type Options struct {
 	Stderr     io.Writer // notices (fallback, progress)
 	Tool       string    // "cac v1.2.3", written into the report
 	Jobs       int       // parallel renders (default GOMAXPROCS)
+	// ValidateOnly stops after validation: `cac validate`. Nothing is rendered or written.
+	ValidateOnly bool
 }
 
 // Result is what a build produced; Report is also written as <out>/cac-report.json.
@@ -72,7 +74,8 @@ type state struct {
 	opt      Options
 	res      *Result
 	config   *configrepo.Result
-	vals     map[string]*values.Node
+	raw      map[string]*values.Node // effective values as in the config repo: what the standard checks
+	vals     map[string]*values.Node // raw plus the _cac built-ins: what templates see
 	tpls     []*render.Template
 	findings []report.Finding
 }
@@ -121,6 +124,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}()
 	for _, s := range pipeline {
+		if opt.ValidateOnly && s.name == "discover" {
+			break
+		}
 		start := time.Now()
 		err := s.run(st)
 		st.res.Report.Stages = append(st.res.Report.Stages, Stage{Name: s.name, Millis: float64(time.Since(start).Microseconds()) / 1000})
@@ -138,6 +144,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	report.Sort(st.findings)
 	st.res.Findings = st.findings
+	if n := report.Errors(st.findings); n > 0 {
+		return st.res, cacerr.Findings(n, plural(n, "problem")+" found")
+	}
 	return st.res, nil
 }
 
@@ -202,6 +211,7 @@ func load(st *state) error {
 		}
 	}
 	st.res.Report.Regions = regions
+	st.raw = make(map[string]*values.Node, len(regions))
 	st.vals = make(map[string]*values.Node, len(regions))
 	for _, region := range regions {
 		v, findings, err := values.Load(fsys, st.opt.USN, region)
@@ -209,6 +219,7 @@ func load(st *state) error {
 			return cacerr.Wrap(cacerr.KindUsage, err)
 		}
 		st.findings = append(st.findings, findings...)
+		st.raw[region] = v
 		st.vals[region] = v.With("_cac", values.Strings(
 			"region", region,
 			"usn", st.opt.USN,
@@ -225,7 +236,7 @@ func validate(st *state) error {
 		return nil
 	}
 	for _, region := range st.res.Report.Regions {
-		st.findings = append(st.findings, st.opt.Validator.Validate(region, st.opt.USN, st.vals[region])...)
+		st.findings = append(st.findings, st.opt.Validator.Validate(region, st.opt.USN, st.raw[region])...)
 	}
 	return nil
 }
