@@ -348,3 +348,12 @@ func splitLines(s string) []string {
 	}
 	return lines
 }
+
+// Summary is a one-line description of r, fit for a commit status.
+func (r *Result) Summary() string {
+	if !r.Changed() {
+		return "No change to the rendered config"
+	}
+	t := r.Totals
+	return fmt.Sprintf("%d file(s) changed in %d region(s) (+%d −%d)", t.Files, t.Regions, t.Added, t.Removed)
+}

@@ -131,8 +131,12 @@ func TestComputeStatuses(t *testing.T) {
 	if !r.Changed() {
 		t.Error("Changed() = false")
 	}
-	if Compute(base, base, Options{}).Changed() {
-		t.Error("identical trees reported as changed")
+	if got, want := r.Summary(), "5 file(s) changed in 3 region(s) (+4 −3)"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	same := Compute(base, base, Options{})
+	if same.Changed() || same.Summary() != "No change to the rendered config" {
+		t.Errorf("identical trees: changed=%v summary=%q", same.Changed(), same.Summary())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 const (
 	GitHubLimit = 65536
 	GitLabLimit = 1000000
+	MinLimit    = 2048 // smaller limits are raised to this
 )
 
 // MarkdownOptions shape the merge-request comment.
@@ -19,7 +20,7 @@ type MarkdownOptions struct {
 	Title    string // heading; default "cac diff: <USN>"
 	USN      string
 	Marker   string // identifies our comments; default "cac-diff:<USN>"; see MarkerLine
-	Limit    int    // maximum size of one part in bytes; default GitHubLimit
+	Limit    int    // maximum size of one part in bytes; default GitHubLimit, at least MinLimit
 	MaxParts int    // maximum number of parts; default 10
 }
 
@@ -36,6 +37,7 @@ func (o *MarkdownOptions) defaults() {
 	if o.Limit <= 0 {
 		o.Limit = GitHubLimit
 	}
+	o.Limit = max(o.Limit, MinLimit)
 	if o.MaxParts <= 0 {
 		o.MaxParts = 10
 	}
@@ -83,7 +85,7 @@ func Markdown(r *Result, opt MarkdownOptions) []string {
 }
 
 // noteReserve is kept free in the last possible part for the left-out note.
-const noteReserve = 1024
+const noteReserve = 512
 
 type block struct {
 	open, reopen, close string

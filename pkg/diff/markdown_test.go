@@ -26,15 +26,26 @@ func TestMarkdownNoChange(t *testing.T) {
 
 // TestMarkdownSplit cuts the fixture into small parts and checks the layout rules on each.
 func TestMarkdownSplit(t *testing.T) {
-	parts := Markdown(fixtureResult(), MarkdownOptions{USN: "svc", Limit: 700, MaxParts: 20})
+	base, head := fixture()
+	var b, h strings.Builder
+	for i := range 120 {
+		fmt.Fprintf(&b, "limit_%02d = %d\n", i, i)
+		fmt.Fprintf(&h, "limit_%02d = %d\n", i, 2*i)
+	}
+	base["eu-west"]["conf/limits.conf"], head["eu-west"]["conf/limits.conf"] = []byte(b.String()), []byte(h.String())
+	res := Compute(base, head, Options{Secrets: fixtureSecrets})
+	parts := Markdown(res, MarkdownOptions{USN: "svc", Limit: 2048, MaxParts: 20})
 	golden(t, strings.Join(parts, "\n=== next part ===\n"))
-	checkParts(t, parts, 700)
+	checkParts(t, parts, 2048)
+	if len(parts) < 3 || !strings.Contains(strings.Join(parts, ""), "limits.conf (+119 −119, continued)") {
+		t.Errorf("want conf/limits.conf cut across parts, got %d parts", len(parts))
+	}
 	if strings.Contains(strings.Join(parts, ""), "too long") {
 		t.Error("a left-out note without a cap")
 	}
 	// Nothing is lost: every diff line appears in some part.
 	all := strings.Join(parts, "")
-	for _, reg := range fixtureResult().Regions {
+	for _, reg := range res.Regions {
 		for _, f := range reg.Files {
 			for _, l := range splitLines(f.Unified) {
 				if !strings.Contains(all, l) {
@@ -121,7 +132,8 @@ func checkParts(t *testing.T, parts []string, limit int) {
 		if o, c := strings.Count(p, "<details>"), strings.Count(p, "</details>"); o != c {
 			t.Errorf("part %d opens %d <details> and closes %d", n, o, c)
 		}
-		if hasSummary := strings.Contains(p, "| region | files changed |"); hasSummary != (n == 1) {
+		noChange := strings.Contains(p, "No change to the rendered config")
+		if hasSummary := strings.Contains(p, "| region | files changed |"); hasSummary != (n == 1 && !noChange) {
 			t.Errorf("part %d: summary table present = %v", n, hasSummary)
 		}
 	}

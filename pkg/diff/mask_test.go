@@ -23,7 +23,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	outputs = append(outputs, sb.String())
 	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc"})...)
-	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc", Limit: 600, MaxParts: 3})...)
+	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc", Limit: 2048, MaxParts: 2})...)
 	for i, out := range outputs {
 		for _, s := range []string{oldPassword, newPassword, apiKey} {
 			if strings.Contains(out, s) {
