@@ -13,7 +13,7 @@ import (
 func TestMarkdownSplitProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	note := regexp.MustCompile(`Left out: (\d+) file\(s\)(?: and the end of one more)?, (\d+) changed line\(s\)`)
-	for run := range 200 {
+	for run := range 100 {
 		base, head := Tree{}, Tree{}
 		for r := range 1 + rng.IntN(4) {
 			region := fmt.Sprintf("r%d", r)
