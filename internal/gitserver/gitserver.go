@@ -41,6 +41,7 @@ type Server struct {
 	srv      *httptest.Server
 	backend  string
 	requests atomic.Int64
+	sent     atomic.Int64
 	mu       sync.Mutex
 	faults   []Fault
 }
@@ -53,7 +54,9 @@ func Start(root string, opts Options) (*Server, error) {
 	}
 	backend := filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
 	s := &Server{Root: root, opts: opts, backend: backend}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Listener = &countingListener{Listener: s.srv.Listener, n: &s.sent}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	return s, nil
 }
@@ -66,6 +69,10 @@ func (s *Server) RepoURL(name string) string { return s.URL + "/" + name }
 
 // Requests counts the HTTP requests received so far (including rejected ones).
 func (s *Server) Requests() int { return int(s.requests.Load()) }
+
+// BytesSent counts the bytes written to clients so far (headers included), to show how much a
+// fetch transferred.
+func (s *Server) BytesSent() int64 { return s.sent.Load() }
 
 // Inject queues faults: each of the next len(faults) requests gets one, in order.
 func (s *Server) Inject(faults ...Fault) {
@@ -155,4 +162,29 @@ func (c *cutWriter) Write(p []byte) (int, error) {
 func flushAndClose(conn net.Conn, buf *bufio.ReadWriter) {
 	_ = buf.Flush()
 	_ = conn.Close()
+}
+
+// countingListener counts every byte written to accepted connections.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, n: l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }

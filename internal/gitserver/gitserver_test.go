@@ -79,3 +79,20 @@ func TestInjectedFaults(t *testing.T) {
 		t.Fatalf("requests = %d", s.Requests())
 	}
 }
+
+func TestBytesSent(t *testing.T) {
+	root := t.TempDir()
+	git(t, root, "init", "-q", "--bare", "-b", "main", "r.git")
+	s, err := Start(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.BytesSent() != 0 {
+		t.Fatalf("BytesSent before any request = %d", s.BytesSent())
+	}
+	git(t, root, "ls-remote", s.RepoURL("r.git"))
+	if s.BytesSent() < 100 {
+		t.Fatalf("BytesSent after ls-remote = %d, want a ref advertisement with headers", s.BytesSent())
+	}
+}

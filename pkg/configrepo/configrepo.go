@@ -27,6 +27,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -122,10 +123,12 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 }
 
 type fetcher struct {
-	o    Options
-	rem  *remote
-	res  *Result
-	repo *git.Repository
+	o           Options
+	rem         *remote
+	res         *Result
+	repo        *git.Repository
+	fresh       bool // repo was created by this Fetch (not a cached clone from an earlier build)
+	incremental bool // the last fetch had no depth limit (a cached clone updated in place)
 }
 
 func (f *fetcher) result(err error) (*Result, error) {
@@ -154,27 +157,67 @@ func (f *fetcher) plainDir(path string) (bool, error) {
 }
 
 func (f *fetcher) fetch(ctx context.Context) error {
-	dir, err := f.open()
+	dir, err := f.open(false)
 	if err != nil {
 		return err
 	}
 	f.res.Dir = dir
 	branch, err := f.fetchBranch(ctx)
 	if err != nil {
-		if c, _ := classify(err); c == transient && f.o.OfflineFallback && f.o.Cache != "" && ctx.Err() == nil {
+		if c, _ := classify(err); c == transient && f.o.OfflineFallback && !f.fresh && ctx.Err() == nil {
 			if ok := f.useOffline(err); ok {
 				return nil
 			}
 		}
 		return err
 	}
+	if f.incremental && !f.complete(branch) {
+		// The branch was rewritten upstream and the incremental fetch assumed history a shallow
+		// clone does not have: start the cache afresh.
+		fmt.Fprintf(f.o.Stderr, "cac: cached clone of %s lacks objects after a history rewrite; cloning it again\n", f.rem)
+		if _, err := f.open(true); err != nil {
+			return err
+		}
+		if branch, err = f.fetchBranch(ctx); err != nil {
+			return err
+		}
+	}
 	return f.checkout(branch)
 }
 
+// complete reports whether every tree and blob of the fetched tip of branch is in the repository.
+func (f *fetcher) complete(branch string) bool {
+	ref, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
+	if err != nil {
+		return false
+	}
+	c, err := f.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return false
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return false
+	}
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
+		_, e, err := w.Next()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil || (e.Mode.IsFile() && f.repo.Storer.HasEncodedObject(e.Hash) != nil) {
+			return false
+		}
+	}
+}
+
 // open prepares the repository to fetch into: the cached clone when Options.Cache is set (created
-// on first use, started afresh when unreadable), else a new temporary directory.
-func (f *fetcher) open() (string, error) {
+// on first use, started afresh when unreadable or when restart is set), else a new temporary
+// directory.
+func (f *fetcher) open(restart bool) (string, error) {
 	var dir string
+	f.fresh = true
 	if f.o.Cache == "" {
 		d, err := os.MkdirTemp("", "cac-config-")
 		if err != nil {
@@ -184,8 +227,8 @@ func (f *fetcher) open() (string, error) {
 	} else {
 		sum := sha256.Sum256([]byte(f.rem.display))
 		dir = filepath.Join(f.o.Cache, hex.EncodeToString(sum[:8]))
-		if repo, err := git.PlainOpen(dir); err == nil {
-			f.repo = repo
+		if repo, err := git.PlainOpen(dir); err == nil && !restart {
+			f.repo, f.fresh = repo, false
 			return dir, nil
 		}
 		if err := os.RemoveAll(dir); err != nil {
@@ -225,14 +268,24 @@ func (f *fetcher) fetchBranch(ctx context.Context) (string, error) {
 	return def, f.fetchOne(ctx, def)
 }
 
+// fetchOne fetches branch into refs/remotes/origin/<branch>. A new clone gets the tip commit only
+// (depth 1). A cached clone that already has the branch fetches without a depth limit: the server
+// then knows the old tip and sends only what changed since, where a depth-limited fetch would
+// send the whole tree again (go-git cannot ask for thin packs).
 func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
-	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/origin/%s", branch, branch))
+	tracking := plumbing.ReferenceName("refs/remotes/origin/" + branch)
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
+	depth := 1
+	if _, err := f.repo.Reference(tracking, false); err == nil && !f.fresh {
+		depth = 0
+	}
+	f.incremental = depth == 0
 	n, err := retry(ctx, f.o.Retries, f.o.Backoff, func(ctx context.Context) error {
 		err := f.repo.FetchContext(ctx, &git.FetchOptions{
 			RemoteName: "origin",
 			RemoteURL:  f.rem.transport,
 			RefSpecs:   []config.RefSpec{spec},
-			Depth:      1,
+			Depth:      depth,
 			Auth:       f.rem.auth,
 			Progress:   f.o.Progress,
 			Tags:       git.NoTags,

@@ -16,6 +16,8 @@ import (
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 const token = "s3cret-TOKEN-value"
@@ -305,6 +307,7 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	fx := newFixture(t, gitserver.Options{})
 	cache := t.TempDir()
 	first, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
+	firstBytes := fx.srv.BytesSent()
 	marker := filepath.Join(first.Dir, ".git", "cac-test-marker")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -318,6 +321,7 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 
 	h := gitfixture.Commit(t, fx.bare, "trunk", map[string]string{"svc/eu.yaml": "who: trunk v2\n"}, "v2")
 	second, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
+	secondBytes := fx.srv.BytesSent() - firstBytes
 	if second.Dir != first.Dir || second.Commit != h.String() {
 		t.Errorf("second fetch: dir %s (first %s), commit %s, want %s", second.Dir, first.Dir, second.Commit, h)
 	}
@@ -330,10 +334,13 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	if got := readFile(t, filepath.Join(second.Dir, "svc/eu.yaml")); got != "who: trunk v2\n" {
 		t.Errorf("svc/eu.yaml = %q", got)
 	}
-	// Only the new commit's objects came over: the big blob was not fetched again.
-	objects := gitCount(t, second.Dir)
-	if !strings.Contains(objects, "count: ") {
-		t.Fatalf("count-objects: %s", objects)
+	// Only the new commit's objects came over, not the 64 KiB blob again.
+	t.Logf("bytes sent: first fetch %d, second %d", firstBytes, secondBytes)
+	if secondBytes*4 > firstBytes {
+		t.Errorf("second fetch sent %d bytes, first %d: not incremental", secondBytes, firstBytes)
+	}
+	if out, err := exec.Command("git", "-C", second.Dir, "fsck").CombinedOutput(); err != nil {
+		t.Errorf("git fsck of the cached clone: %v\n%s", err, out)
 	}
 
 	// Another branch in the same cache: its files only.
@@ -349,13 +356,46 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	}
 }
 
-func gitCount(t *testing.T, dir string) string {
-	t.Helper()
-	out, err := exec.Command("git", "-C", dir, "count-objects", "-v").CombinedOutput()
+func TestFetchCacheAfterHistoryRewrite(t *testing.T) {
+	root := t.TempDir()
+	// P0 on trunk, and side pointing at P0 too; then A on trunk.
+	bare := gitfixture.Bare(t, root, "config", map[string]map[string]string{
+		"trunk": {"k.yaml": "k: v0\n", "big.txt": noise(32 << 10)},
+	}, "trunk")
+	repo, err := git.PlainOpen(bare)
 	if err != nil {
-		t.Fatalf("git count-objects: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	return string(out)
+	setBranch := func(name string, h plumbing.Hash) {
+		if err := repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setBranch("side", plumbing.NewHash(revParse(t, bare, "trunk")))
+	gitfixture.Commit(t, bare, "trunk", map[string]string{"k.yaml": "k: v1\n"}, "A")
+	srv, err := gitserver.Start(root, gitserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cache := t.TempDir()
+	first, _ := fetch(t, Options{URL: srv.RepoURL("config.git"), Branch: "trunk", Cache: cache})
+
+	// Force-push trunk to X, a child of P0 whose k.yaml blob is only reachable from P0, which the
+	// shallow cache never had.
+	x := gitfixture.Commit(t, bare, "side", map[string]string{"other.yaml": "o: 1\n"}, "X")
+	setBranch("trunk", x)
+
+	res, stderr := fetch(t, Options{URL: srv.RepoURL("config.git"), Branch: "trunk", Cache: cache})
+	if res.Commit != x.String() || res.Dir != first.Dir {
+		t.Errorf("after rewrite: commit %s dir %s, want %s in %s", res.Commit, res.Dir, x, first.Dir)
+	}
+	if got := readFile(t, filepath.Join(res.Dir, "k.yaml")); got != "k: v0\n" {
+		t.Errorf("k.yaml = %q", got)
+	}
+	if !strings.Contains(stderr, "cloning it again") {
+		t.Errorf("stderr = %q", stderr)
+	}
 }
 
 func TestFetchOfflineFallback(t *testing.T) {
