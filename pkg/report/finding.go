@@ -45,6 +45,9 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// Related lists other positions that contributed (e.g. the values file behind a template's placeholder).
 	Related []Pos `json:"related,omitempty"`
+	// Fingerprint identifies the finding independently of its line number (e.g. a hash of rule, file
+	// and the line's text), for baselines that survive code moving; empty when a check sets none.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 func (f Finding) String() string {
