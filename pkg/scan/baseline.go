@@ -14,7 +14,7 @@ import (
 // Baseline is a reviewed list of accepted findings (`cac scan --write-baseline`). With
 // `--baseline`, findings it lists are not reported, so only new ones fail a merge request.
 type Baseline struct {
-	Version  int             `json:"version"`
+	Version  int             `json:"cacScanBaseline"` // first key: Run recognises and skips baseline files
 	Findings []BaselineEntry `json:"findings"`
 }
 
@@ -52,6 +52,9 @@ func WriteBaseline(w io.Writer, findings []report.Finding) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(b)
 }
+
+// baselineMark starts every baseline file WriteBaseline writes, wherever it is kept.
+var baselineMark = []byte("{\n  \"cacScanBaseline\":")
 
 // LoadBaseline reads a baseline file. A missing or malformed file is a usage error (exit 2).
 func LoadBaseline(path string) (*Baseline, error) {

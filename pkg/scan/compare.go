@@ -1,6 +1,9 @@
 package scan
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // compareOps are the operators that make a string literal beside them a comparison.
 var compareOps = map[string]bool{"==": true, "!=": true, "===": true, "!==": true, "<>": true}
@@ -18,27 +21,32 @@ var compareCalls = map[string]bool{
 // tokens is a lexed file with its bracket structure: for each token the innermost enclosing
 // opener (-1 at top level), and for each opener its closer and its own enclosing opener.
 type tokens struct {
+	src    string
 	t      []token
-	within []int // token index → index of the innermost enclosing opener, or -1
-	closer []int // opener index → index of its closer, or len(t) when unclosed
+	within []int32 // token index → index of the innermost enclosing opener, or -1
+	closer []int32 // opener index → index of its closer, or len(t) when unclosed
+	stack  []int32
 }
 
-func newTokens(t []token) *tokens {
-	tk := &tokens{t: t, within: make([]int, len(t)), closer: make([]int, len(t))}
-	var stack []int
+// index computes the bracket structure of t, reusing tk's buffers.
+func (tk *tokens) index(src string, t []token) {
+	tk.src, tk.t = src, t
+	tk.within = slices.Grow(tk.within[:0], len(t))[:len(t)]
+	tk.closer = slices.Grow(tk.closer[:0], len(t))[:len(t)]
+	stack := tk.stack[:0]
 	for i, x := range t {
-		top := -1
+		top := int32(-1)
 		if len(stack) > 0 {
 			top = stack[len(stack)-1]
 		}
 		tk.within[i] = top
 		switch x.kind {
 		case tOpen:
-			stack = append(stack, i)
-			tk.closer[i] = len(t)
+			stack = append(stack, int32(i))
+			tk.closer[i] = int32(len(t))
 		case tClose:
 			if len(stack) > 0 {
-				tk.closer[stack[len(stack)-1]] = i
+				tk.closer[stack[len(stack)-1]] = int32(i)
 				stack = stack[:len(stack)-1]
 				tk.within[i] = -1
 				if len(stack) > 0 {
@@ -47,16 +55,16 @@ func newTokens(t []token) *tokens {
 			}
 		}
 	}
-	return tk
+	tk.stack = stack
 }
 
 func (tk *tokens) is(i int, kind tokKind, text string) bool {
-	return i >= 0 && i < len(tk.t) && tk.t[i].kind == kind && tk.t[i].text == text
+	return i >= 0 && i < len(tk.t) && tk.t[i].kind == kind && tk.t[i].text(tk.src) == text
 }
 
 func (tk *tokens) ident(i int) string {
 	if i >= 0 && i < len(tk.t) && tk.t[i].kind == tIdent {
-		return tk.t[i].text
+		return tk.t[i].text(tk.src)
 	}
 	return ""
 }
@@ -66,10 +74,10 @@ func (tk *tokens) ident(i int) string {
 // or a member of a literal list tested with `in` or a membership method.
 func (tk *tokens) isComparedLiteral(i int) bool {
 	t := tk.t
-	if i > 0 && t[i-1].kind == tOp && compareOps[t[i-1].text] {
+	if i > 0 && t[i-1].kind == tOp && compareOps[t[i-1].text(tk.src)] {
 		return true
 	}
-	if i+1 < len(t) && t[i+1].kind == tOp && (compareOps[t[i+1].text] || t[i+1].text == "->") {
+	if i+1 < len(t) && t[i+1].kind == tOp && (compareOps[t[i+1].text(tk.src)] || t[i+1].text(tk.src) == "->") {
 		return true // "prod" == env; Kotlin when: "prod" -> ...
 	}
 	// "online".equals(env)
@@ -84,7 +92,7 @@ func (tk *tokens) isComparedLiteral(i int) bool {
 	if kw := tk.ident(j); kw == "case" || kw == "when" {
 		return true
 	}
-	g := tk.within[i]
+	g := int(tk.within[i])
 	if tk.isCallOf(g) {
 		return true
 	}
@@ -92,7 +100,7 @@ func (tk *tokens) isComparedLiteral(i int) bool {
 		if tk.ident(g-1) == "in" || tk.isMembershipTest(g) {
 			return true // x in ("a", "b"); ["a", "b"].includes(x); Arrays.asList("a").contains(x)
 		}
-		if p := tk.within[g]; p >= 0 && (tk.isCallOf(p) || tk.isMembershipTest(p)) {
+		if p := int(tk.within[g]); p >= 0 && (tk.isCallOf(p) || tk.isMembershipTest(p)) {
 			return true // in_array($env, ['a', 'b']); new Set(['a']).has(x)
 		}
 	}
@@ -106,13 +114,13 @@ func (tk *tokens) isCallOf(g int) bool {
 
 // isMembershipTest reports whether the group opened at g is followed by .includes(/.contains(/...
 func (tk *tokens) isMembershipTest(g int) bool {
-	c := tk.closer[g]
+	c := int(tk.closer[g])
 	return tk.is(c+1, tOp, ".") && compareCalls[strings.ToLower(tk.ident(c+2))]
 }
 
 // isLiteralList reports whether the group opened at g holds only string literals and commas.
 func (tk *tokens) isLiteralList(g int) bool {
-	c := tk.closer[g]
+	c := int(tk.closer[g])
 	if c >= len(tk.t) || c == g+1 {
 		return false
 	}

@@ -68,26 +68,31 @@ const (
 	tClose // ) ] }
 )
 
-// token is one lexical element. For strings, text is the content between the quotes (escapes kept)
-// and off is the byte offset of that content.
+// token is one lexical element: src[off:end] is its text. For strings that is the content between
+// the quotes (escapes kept). Files are at most maxFileSize bytes, so int32 offsets suffice and a
+// token takes 12 bytes: lexing allocates little even on large trees.
 type token struct {
-	kind tokKind
-	text string
-	off  int
+	off, end int32
+	kind     tokKind
+}
+
+func (t token) text(src string) string { return src[t.off:t.end] }
+
+func tok(kind tokKind, off, end int) token {
+	return token{off: int32(off), end: int32(end), kind: kind}
 }
 
 // ops are the multi-character operators the scanner needs to see whole, longest first.
 var ops = []string{"===", "!==", "==", "!=", "<>", "->", "=>", "::", "&&", "||", "<=", ">="}
 
-// lex splits src into tokens, dropping comments, whitespace and numbers.
+// lex splits s into tokens, dropping comments, whitespace and numbers, appending to toks[:0].
 // An unterminated single-line string ends at the end of its line, so one odd quote
 // (a regex literal, a shell-ish line) cannot swallow the rest of the file.
-func (sx *syntax) lex(src []byte) []token {
+func (sx *syntax) lex(s string, toks []token) []token {
+	toks = toks[:0]
 	if sx.config {
-		return lexConfig(src)
+		return lexConfig(s, toks)
 	}
-	s := string(src)
-	toks := make([]token, 0, len(s)/6)
 	n := len(s)
 	for i := 0; i < n; {
 		c := s[i]
@@ -95,7 +100,7 @@ func (sx *syntax) lex(src []byte) []token {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 			continue
-		case sx.blockOpen != "" && strings.HasPrefix(s[i:], sx.blockOpen):
+		case sx.blockOpen != "" && c == sx.blockOpen[0] && strings.HasPrefix(s[i:], sx.blockOpen):
 			end := strings.Index(s[i+len(sx.blockOpen):], sx.blockClose)
 			if end < 0 {
 				return toks
@@ -119,7 +124,7 @@ func (sx *syntax) lex(src []byte) []token {
 			for j < n && (isIdentPart(s[j]) || strings.IndexByte(sx.identExtra, s[j]) >= 0) {
 				j++
 			}
-			toks = append(toks, token{kind: tIdent, text: s[i:j], off: i})
+			toks = append(toks, tok(tIdent, i, j))
 			i = j
 			continue
 		case c >= '0' && c <= '9':
@@ -130,22 +135,24 @@ func (sx *syntax) lex(src []byte) []token {
 			i = j
 			continue
 		case c == '(' || c == '[' || c == '{':
-			toks = append(toks, token{kind: tOpen, text: s[i : i+1], off: i})
+			toks = append(toks, tok(tOpen, i, i+1))
 		case c == ')' || c == ']' || c == '}':
-			toks = append(toks, token{kind: tClose, text: s[i : i+1], off: i})
+			toks = append(toks, tok(tClose, i, i+1))
 		default:
 			if c >= 0x80 { // non-ASCII outside strings: skip the byte
 				i++
 				continue
 			}
 			op := s[i : i+1]
-			for _, o := range ops {
-				if strings.HasPrefix(s[i:], o) {
-					op = o
-					break
+			if strings.IndexByte("=!<->:&|", c) >= 0 {
+				for _, o := range ops {
+					if strings.HasPrefix(s[i:], o) {
+						op = o
+						break
+					}
 				}
 			}
-			toks = append(toks, token{kind: tOp, text: op, off: i})
+			toks = append(toks, tok(tOp, i, i+len(op)))
 			i += len(op)
 			continue
 		}
@@ -156,7 +163,7 @@ func (sx *syntax) lex(src []byte) []token {
 
 func (sx *syntax) isLineComment(s string, i int) bool {
 	for _, lc := range sx.lineComments {
-		if strings.HasPrefix(s[i:], lc) {
+		if s[i] == lc[0] && strings.HasPrefix(s[i:], lc) {
 			if lc == "#" && sx.hashAttr && i+1 < len(s) && s[i+1] == '[' {
 				return false
 			}
@@ -174,9 +181,9 @@ func (sx *syntax) lexString(s string, i int) (token, int) {
 		start := i + 3
 		end := strings.Index(s[start:], delim)
 		if end < 0 {
-			return token{kind: tString, text: s[start:], off: start}, len(s)
+			return tok(tString, start, len(s)), len(s)
 		}
-		return token{kind: tString, text: s[start : start+end], off: start}, start + end + 3
+		return tok(tString, start, start+end), start + end + 3
 	}
 	multi := strings.IndexByte(sx.multiline, q) >= 0
 	raw := sx.rawBacktick && q == '`'
@@ -189,20 +196,18 @@ func (sx *syntax) lexString(s string, i int) (token, int) {
 			}
 		case '\n':
 			if !multi {
-				return token{kind: tString, text: s[start:j], off: start}, j
+				return tok(tString, start, j), j
 			}
 		case q:
-			return token{kind: tString, text: s[start:j], off: start}, j + 1
+			return tok(tString, start, j), j + 1
 		}
 	}
-	return token{kind: tString, text: s[start:], off: start}, len(s)
+	return tok(tString, start, len(s)), len(s)
 }
 
 // lexConfig treats each line of a config file as one literal after dropping comments:
 // whole-line comments (#, ;, !, //) and " #" / "\t#" inline comments; XML comments are blanked.
-func lexConfig(src []byte) []token {
-	s := string(src)
-	var toks []token
+func lexConfig(s string, toks []token) []token {
 	inXMLComment := false
 	for off := 0; off < len(s); {
 		end := strings.IndexByte(s[off:], '\n')
@@ -228,7 +233,7 @@ func lexConfig(src []byte) []token {
 				break
 			}
 			if k > 0 {
-				toks = append(toks, token{kind: tString, text: line[:k], off: start})
+				toks = append(toks, tok(tString, start, start+k))
 			}
 			start += k + 4
 			line = line[k+4:]
@@ -242,7 +247,7 @@ func lexConfig(src []byte) []token {
 					line = line[:k]
 				}
 			}
-			toks = append(toks, token{kind: tString, text: line, off: start})
+			toks = append(toks, tok(tString, start, start+len(line)))
 		}
 		off += end + 1
 	}

@@ -8,7 +8,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -63,41 +65,42 @@ func Run(ctx context.Context, opt Options) ([]report.Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	var (
-		mu       sync.Mutex
-		findings []report.Finding
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	work := make(chan string)
-	for range runtime.GOMAXPROCS(0) {
+	// Each worker writes only its files' slots, so no lock is needed; the result keeps file order.
+	results := make([][]report.Finding, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for rel := range work {
-				fs, err := s.scanFile(rel)
-				mu.Lock()
-				findings = append(findings, fs...)
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+			var buf buffers
+			for i := range next {
+				results[i], errs[i] = s.scanFile(files[i], &buf)
 			}
 		}()
 	}
-	for _, rel := range files {
+	for i := range files {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- rel
+		next <- i
 	}
-	close(work)
+	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, r := range results {
+		n += len(r)
+	}
+	findings := make([]report.Finding, 0, n)
+	for _, r := range results {
+		findings = append(findings, r...)
 	}
 	report.Sort(findings)
 	return findings, nil
@@ -242,8 +245,14 @@ func (s *scanner) excluded(rel string) bool {
 	return false
 }
 
+// buffers are one worker's lexing buffers, reused from file to file.
+type buffers struct {
+	toks []token
+	tk   tokens
+}
+
 // scanFile checks one file's name and, for known languages, its content.
-func (s *scanner) scanFile(rel string) ([]report.Finding, error) {
+func (s *scanner) scanFile(rel string, buf *buffers) ([]report.Finding, error) {
 	var out []report.Finding
 	sx := syntaxFor(rel)
 	if sx == configSyntax {
@@ -254,39 +263,37 @@ func (s *scanner) scanFile(rel string) ([]report.Finding, error) {
 	if sx == nil {
 		return out, nil
 	}
-	abs := filepath.Join(s.root, filepath.FromSlash(rel))
-	st, err := os.Stat(abs)
+	src, err := readSmall(filepath.Join(s.root, filepath.FromSlash(rel)))
 	if err != nil {
 		return nil, cacerr.Usage("scan: %w", err)
 	}
-	if st.Size() > maxFileSize {
-		return out, nil
+	if src == nil {
+		return out, nil // too large to be hand-written
 	}
-	src, err := os.ReadFile(abs)
-	if err != nil {
-		return nil, cacerr.Usage("scan: %w", err)
-	}
-	if bytes.IndexByte(src[:min(len(src), 8000)], 0) >= 0 {
-		return out, nil // binary
+	if bytes.IndexByte(src[:min(len(src), 8000)], 0) >= 0 || bytes.HasPrefix(src, baselineMark) {
+		return out, nil // binary, or a scan baseline (whose messages quote the accepted findings)
 	}
 	f := &file{rel: rel, src: src}
-	toks := sx.lex(src)
-	var tk *tokens
-	for i, t := range toks {
+	text := string(src)
+	buf.toks = sx.lex(text, buf.toks)
+	indexed := false
+	for i, t := range buf.toks {
 		if t.kind != tString {
 			continue
 		}
-		if !sx.config && s.regionS[strings.ToLower(t.text)] {
-			if tk == nil {
-				tk = newTokens(toks)
+		lit := t.text(text)
+		if !sx.config && s.regionS[strings.ToLower(lit)] {
+			if !indexed {
+				buf.tk.index(text, buf.toks)
+				indexed = true
 			}
-			if tk.isComparedLiteral(i) {
-				out = append(out, f.finding(t.off-1, RuleEnvCompare, report.SeverityError, "", strings.ToLower(t.text),
+			if buf.tk.isComparedLiteral(i) {
+				out = append(out, f.finding(int(t.off)-1, RuleEnvCompare, report.SeverityError, "", strings.ToLower(lit),
 					fmt.Sprintf("region name %q is compared in code; behaviour that differs by region belongs in the "+
-						"config repo: add a value to each region's YAML and read it through a CacRegion_ template", t.text)))
+						"config repo: add a value to each region's YAML and read it through a CacRegion_ template", lit)))
 			}
 		}
-		out = append(out, s.addresses(f, t, sx.config)...)
+		out = append(out, s.addresses(f, lit, int(t.off), sx.config)...)
 	}
 	return out, nil
 }
@@ -294,8 +301,8 @@ func (s *scanner) scanFile(rel string) ([]report.Finding, error) {
 // addresses reports the addresses in literal t: errors for those the config repo manages,
 // warnings for the others. A code literal that is exactly a managed value is an error even when
 // it does not look like an address.
-func (s *scanner) addresses(f *file, t token, config bool) []report.Finding {
-	found := findAddresses(t.text, func() string { return f.lineText(t.off) })
+func (s *scanner) addresses(f *file, lit string, litOff int, config bool) []report.Finding {
+	found := findAddresses(lit, func() string { return f.lineText(litOff) })
 	paths := make([]string, len(found))
 	anyKnown := false
 	for i, a := range found {
@@ -307,14 +314,14 @@ func (s *scanner) addresses(f *file, t token, config bool) []report.Finding {
 		}
 	}
 	if !anyKnown && !config {
-		if p, ok := s.known[strings.ToLower(strings.TrimSpace(t.text))]; ok {
-			return []report.Finding{f.finding(t.off, RuleHardcodedAddress, report.SeverityError, p, "",
-				managed("value", t.text, p))}
+		if p, ok := s.known[strings.ToLower(strings.TrimSpace(lit))]; ok {
+			return []report.Finding{f.finding(litOff, RuleHardcodedAddress, report.SeverityError, p, "",
+				managed("value", lit, p))}
 		}
 	}
 	var out []report.Finding
 	for i, a := range found {
-		off := t.off + a.off
+		off := litOff + a.off
 		if p := paths[i]; p != "" {
 			out = append(out, f.finding(off, RuleHardcodedAddress, report.SeverityError, p, "", managed(string(a.kind), redact(a), p)))
 			continue
@@ -329,6 +336,25 @@ func (s *scanner) addresses(f *file, t token, config bool) []report.Finding {
 func managed(kind, value, p string) string {
 	return fmt.Sprintf("hard-coded %s %q: this address is managed in the config repo as %s; "+
 		"use ^cac<<%s>> in a CacRegion_ template", kind, value, p, p)
+}
+
+// readSmall reads a file of at most maxFileSize bytes; a larger file gives nil, nil.
+func readSmall(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() > maxFileSize {
+		return nil, err
+	}
+	src := make([]byte, st.Size())
+	n, err := io.ReadFull(f, src)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	return src[:n], nil
 }
 
 // perEnvFile reports a config file whose name or directory names a region: app-prod.yaml,
