@@ -41,7 +41,7 @@ type Options struct {
 	Regions []string
 	// KnownValues maps an address the config repo manages (IP, host, host:port, URL) to its value
 	// path (mysql.main.ip). A literal holding one of them is an error, any other address a warning.
-	// Give addresses only, never secret values. CollectKnownValues builds it from a values tree.
+	// Give addresses only, never secret values. AddKnownAddresses builds it from values trees.
 	KnownValues map[string]string
 	// Exclude holds globs (path.Match syntax) of files and directories to skip: a pattern without
 	// "/" matches a base name anywhere ("*_test.go"), one with "/" the path from Root ("docs/*");
