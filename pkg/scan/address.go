@@ -30,10 +30,16 @@ type address struct {
 // found by hand-written scans, several times faster than regexps run on every literal.
 var ipv6Re = regexp.MustCompile(`\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?\]?(?::[0-9]{1,5})?`)
 
+// internalTLDs are the suffixes of private names, which differ from one environment to the next.
+var internalTLDs = map[string]bool{
+	"internal": true, "local": true, "localdomain": true, "corp": true, "lan": true, "intranet": true,
+	"intra": true, "svc": true,
+}
+
 // tlds are the last labels that make a dotted word a host name (db.corp.com, redis.ns.svc). Common
 // file extensions that are also country codes (.sh, .py, .md, .rs) are left out on purpose.
 var tlds = map[string]bool{
-	"com": true, "net": true, "org": true, "io": true, "cn": true, "info": true, "biz": true, "us": true,
+	"com": true, "net": true, "org": true, "io": true, "cn": true, "biz": true, "us": true,
 	"uk": true, "de": true, "jp": true, "sg": true, "hk": true, "tw": true, "kr": true, "ru": true,
 	"fr": true, "eu": true, "au": true, "ca": true, "br": true, "internal": true, "local": true,
 	"localdomain": true, "corp": true, "lan": true, "intranet": true, "intra": true, "svc": true,
@@ -170,8 +176,8 @@ func findAddresses(lit string, line func() string) []address {
 			out = append(out, address{kind: kindIP, text: text, off: a, forms: []string{text, word}})
 			continue
 		}
-		if !isHostName(word) || ignoredHost(word) {
-			continue
+		if !isHostName(word) || ignoredHost(word) || (end < len(lit) && lit[end] == '/') {
+			continue // not a host, or a scheme-less path such as the import path github.com/x/y
 		}
 		take(a, end)
 		out = append(out, address{kind: kindHost, text: text, off: a, forms: []string{text, word}})

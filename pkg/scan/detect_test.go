@@ -98,6 +98,8 @@ func TestFindAddresses(t *testing.T) {
 		{"app.yaml", "", nil},
 		{"ops@company.com", "", nil},
 		{"redis.default.svc", "", []string{"redis.default.svc"}},
+		{"github.com/go-git/go-git/v5", "", nil},
+		{"see db.corp.com/x and 10.1.2.3/24", "", []string{"10.1.2.3"}},
 	}
 	for _, tt := range tests {
 		var got []string
@@ -137,6 +139,27 @@ func TestPerEnvFileNames(t *testing.T) {
 		f, ok := s.perEnvFile(name)
 		if ok != (want != "") || f.Region != want {
 			t.Errorf("perEnvFile(%q) = %q, %v; want %q", name, f.Region, ok, want)
+		}
+	}
+}
+
+func TestEnvHost(t *testing.T) {
+	s, err := newScanner(Options{Root: ".", Regions: []string{"sg-prod", "us1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{
+		"redis.sg.internal":         true,
+		"mysql.ns.svc":              true,
+		"db-us1.corp.com":           true,
+		"api.sg-prod.company.com":   true,
+		"mq.corp.com:5672":          true,
+		"github.com":                false,
+		"rbac.authorization.k8s.io": false,
+		"us1x.corp.com":             false,
+	} {
+		if got := s.envHost(host); got != want {
+			t.Errorf("envHost(%q) = %v, want %v", host, got, want)
 		}
 	}
 }

@@ -326,11 +326,30 @@ func (s *scanner) addresses(f *file, lit string, litOff int, config bool) []repo
 			out = append(out, f.finding(off, RuleHardcodedAddress, report.SeverityError, p, "", managed(string(a.kind), redact(a), p)))
 			continue
 		}
+		if a.kind == kindHost && !s.envHost(a.text) {
+			continue // a public name in passing (an API group, a forge's host) is not configuration
+		}
 		out = append(out, f.finding(off, RuleHardcodedAddress, report.SeverityWarning, "", "",
 			fmt.Sprintf("hard-coded %s %q; if it differs between regions, put it in the config repo and "+
 				"use a ^cac<<...>> placeholder in a CacRegion_ template", a.kind, redact(a))))
 	}
 	return out
+}
+
+// envHost reports whether a bare host name (no URL around it) deserves a warning: it carries a
+// port, ends in an internal suffix (.internal, .svc, .corp ...), or has a region name as a label
+// or label part (db-us1.corp.example, api.sg-prod.company.com).
+func (s *scanner) envHost(text string) bool {
+	host, port, _ := strings.Cut(strings.ToLower(text), ":")
+	if port != "" || internalTLDs[host[strings.LastIndexByte(host, '.')+1:]] {
+		return true
+	}
+	for _, r := range s.regions {
+		if containsPart(strings.ReplaceAll(host, ".", "-"), r) {
+			return true
+		}
+	}
+	return false
 }
 
 func managed(kind, value, p string) string {
