@@ -8,7 +8,6 @@ import (
 // syntax describes one language family well enough to find its string literals and skip its
 // comments. It is a tokenizer, not a parser: enough to see `x == "lit"`, `case "lit":` and calls.
 type syntax struct {
-	name         string
 	lineComments []string // "//", "#"
 	blockOpen    string   // "/*"
 	blockClose   string   // "*/"
@@ -22,19 +21,19 @@ type syntax struct {
 }
 
 var (
-	cFamily = &syntax{name: "c", lineComments: []string{"//"}, blockOpen: "/*", blockClose: "*/",
+	cFamily = &syntax{lineComments: []string{"//"}, blockOpen: "/*", blockClose: "*/",
 		quotes: "\"'`", multiline: "`", identExtra: "$"}
-	goSyntax = &syntax{name: "go", lineComments: []string{"//"}, blockOpen: "/*", blockClose: "*/",
+	goSyntax = &syntax{lineComments: []string{"//"}, blockOpen: "/*", blockClose: "*/",
 		quotes: "\"'`", multiline: "`", rawBacktick: true}
-	pythonSyntax = &syntax{name: "python", lineComments: []string{"#"}, quotes: "\"'", triple: true}
-	rubySyntax   = &syntax{name: "ruby", lineComments: []string{"#"}, quotes: "\"'"}
-	phpSyntax    = &syntax{name: "php", lineComments: []string{"//", "#"}, blockOpen: "/*", blockClose: "*/",
+	pythonSyntax = &syntax{lineComments: []string{"#"}, quotes: "\"'", triple: true}
+	rubySyntax   = &syntax{lineComments: []string{"#"}, quotes: "\"'"}
+	phpSyntax    = &syntax{lineComments: []string{"//", "#"}, blockOpen: "/*", blockClose: "*/",
 		quotes: "\"'`", identExtra: "$", hashAttr: true}
-	configSyntax = &syntax{name: "config", config: true}
+	configSyntax = &syntax{config: true}
 )
 
-// languages maps a file extension to its syntax. Files with other extensions are only checked
-// by name (scan/per-env-file).
+// languages maps a file extension to its syntax; files with other extensions are not read.
+// Config files are also checked by name (scan/per-env-file).
 var languages = map[string]*syntax{
 	".go": goSyntax, ".java": cFamily, ".kt": cFamily, ".kts": cFamily, ".scala": cFamily,
 	".groovy": cFamily, ".cs": cFamily, ".swift": cFamily, ".c": cFamily, ".h": cFamily,
