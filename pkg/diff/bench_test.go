@@ -2,6 +2,7 @@ package diff
 
 import (
 	"io"
+	"os/exec"
 	"testing"
 
 	"github.com/cacproj/cac/internal/fleet"
@@ -33,4 +34,46 @@ func BenchmarkRenderFleet(b *testing.B) {
 		}
 		Markdown(r, MarkdownOptions{USN: "fleet"})
 	}
+}
+
+// BenchmarkDiffFleetDisk compares, side by side in one run, `cac diff`'s work on two build output
+// dirs (read, diff, write text) with `git diff --no-index` on the same dirs. Compare the ratio:
+// absolute times vary from run to run on shared machines.
+func BenchmarkDiffFleetDisk(b *testing.B) {
+	baseDir, headDir, err := fleet.Write(b.TempDir(), 300, 16, 10, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cac", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			base, err := TreeFromDir(baseDir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			head, err := TreeFromDir(headDir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := WriteText(io.Discard, Compute(base, head, Options{}), false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("git", func(b *testing.B) {
+		git, err := exec.LookPath("git")
+		if err != nil {
+			b.Skip("git not installed")
+		}
+		for b.Loop() {
+			cmd := exec.Command(git, "diff", "--no-index", "--no-color", baseDir, headDir)
+			cmd.Stdout = io.Discard
+			// Exit status 1 means "differences found".
+			if err := cmd.Run(); err != nil {
+				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }

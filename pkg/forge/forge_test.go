@@ -218,6 +218,23 @@ func TestUpsertPagination(t *testing.T) {
 	}
 }
 
+// TestUpsertKeepsOrder recreates the parts after one a user deleted, so they stay in order.
+func TestUpsertKeepsOrder(t *testing.T) {
+	f, fg := forgeCases[0].start(t)
+	p := func(n int, s string) string { return diff.MarkerLine(marker, n) + "\n" + s }
+	ids := f.seed(p(1, "one"), "LGTM", p(3, "three"))
+	res, err := Upsert(context.Background(), fg, marker, []string{p(1, "one"), p(2, "two"), p(3, "three")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Unchanged, ids[:1]) || len(res.Created) != 2 || !slices.Equal(res.Deleted, ids[2:]) {
+		t.Fatalf("%+v", res)
+	}
+	if got := bodies(f); !slices.Equal(got, []string{p(1, "one"), "LGTM", p(2, "two"), p(3, "three")}) {
+		t.Errorf("thread: %q", got)
+	}
+}
+
 func TestUpsertRejectsPartsWithoutMarker(t *testing.T) {
 	f, fg := forgeCases[0].start(t)
 	_, err := Upsert(context.Background(), fg, marker, []string{diff.MarkerLine(marker, 1), "no marker"})

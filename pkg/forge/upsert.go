@@ -26,8 +26,9 @@ func markerRe(marker string) *regexp.Regexp {
 // Upsert keeps one comment per part on the pull/merge request: it lists all comments, finds ours
 // by the marker line each part starts with, edits changed parts in place, creates missing ones,
 // and deletes parts beyond len(parts) (the diff shrank) and duplicates of a part (keeping the
-// oldest, so the comment keeps its place in the thread). parts[i] must start with the marker
-// line of part i+1.
+// oldest, so the comment keeps its place in the thread). When a part is missing (someone deleted
+// it), the parts after it are recreated as well, so the thread shows them in order. parts[i] must
+// start with the marker line of part i+1.
 func Upsert(ctx context.Context, store CommentStore, marker string, parts []string) (UpsertResult, error) {
 	var res UpsertResult
 	re := markerRe(marker)
@@ -46,14 +47,23 @@ func Upsert(ctx context.Context, store CommentStore, marker string, parts []stri
 			ours[n] = append(ours[n], c)
 		}
 	}
+	// Parts after the first missing one are recreated too, so the parts stay in order in the thread.
+	firstMissing := len(parts) + 1
+	for n := 1; n <= len(parts); n++ {
+		if len(ours[n]) == 0 {
+			firstMissing = n
+			break
+		}
+	}
 	var stale []int64
 	for n, cs := range ours {
 		slices.SortFunc(cs, func(a, b Comment) int { return cmp.Compare(a.ID, b.ID) })
 		for _, dup := range cs[1:] {
 			stale = append(stale, dup.ID)
 		}
-		if n > len(parts) {
+		if n > len(parts) || n > firstMissing {
 			stale = append(stale, cs[0].ID)
+			ours[n] = nil
 		}
 	}
 	for i, body := range parts {
