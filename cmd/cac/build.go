@@ -127,7 +127,10 @@ func checkFormat(format string) error {
 func printFindings(e env, format, tool string, findings []report.Finding) error {
 	color := false
 	if f, ok := e.stdout.(*os.File); ok {
-		color = report.ColorEnabled(f, e.getenv)
+		color = colorOn(f, e.getenv)
 	}
 	return report.Write(e.stdout, format, findings, report.Options{Tool: tool, Color: color, Version: toolVersion()})
 }
+
+// colorOn reports whether output to f may be coloured (a terminal, NO_COLOR unset).
+func colorOn(f *os.File, getenv func(string) string) bool { return report.ColorEnabled(f, getenv) }

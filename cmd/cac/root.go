@@ -133,6 +133,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newSelectCmd(c, e),
 		newValidateCmd(c, e),
 		newSchemaCmd(c, e),
+		newDiffCmd(c, e),
 	)
 	return root
 }

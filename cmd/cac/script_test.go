@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 			}
 			e.Setenv("CAC_STANDARD", anyStd)
 			e.Values[serverKey{}] = &serverHolder{}
+			e.Values[forgeKey{}] = &forgeHolder{}
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 			e.Setenv("GIT_AUTHOR_NAME", "cac test")
@@ -56,7 +57,8 @@ func TestScripts(t *testing.T) {
 			e.Setenv("GIT_COMMITTER_EMAIL", "test@example.com")
 			// CI variables of the machine running the tests must not leak into scripts.
 			for _, v := range []string{"GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
-				"CI_COMMIT_REF_NAME", "GITHUB_TOKEN", "CI_JOB_TOKEN", "CAC_GIT_TOKEN", "GITHUB_ACTIONS", "GITLAB_CI"} {
+				"CI_COMMIT_REF_NAME", "GITHUB_TOKEN", "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "GITHUB_EVENT_PATH",
+				"GITHUB_REPOSITORY", "GITHUB_API_URL", "GITLAB_TOKEN", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID", "CI_API_V4_URL", "CI_JOB_TOKEN", "CAC_GIT_TOKEN", "GITHUB_ACTIONS", "GITLAB_CI"} {
 				e.Setenv(v, "")
 			}
 			return nil
@@ -65,6 +67,7 @@ func TestScripts(t *testing.T) {
 			"configrepo": cmdConfigRepo,
 			"gitserver":  cmdGitServer,
 			"gitfault":   cmdGitFault,
+			"fakegithub": cmdFakeGitHub,
 		},
 	})
 }

@@ -44,6 +44,7 @@ type Options struct {
 	ConfigRepo string   // URL or path of the config repo
 	USN        string   // the service's directory in the config repo ("" = repo root)
 	Branch     string   // --branch
+	CodeCommit string   // the code commit for _cac.commit (default: HEAD of CodeDir's git repo)
 	Regions    []string // filter; empty = every region of the service
 	Fetch      configrepo.Options
 	Validator  Validator // nil = no validation
@@ -60,6 +61,7 @@ type Result struct {
 	Report   *Report
 	Findings []report.Finding
 	Outputs  []Output
+	Values   map[string]*values.Node // each region's effective values, as the standard sees them
 }
 
 // Output is one rendered file.
@@ -162,9 +164,13 @@ func resolve(st *state) error {
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
 	}
-	commit, err := configrepo.HeadCommit(st.opt.CodeDir)
-	if err != nil {
-		return cacerr.Wrap(cacerr.KindUsage, err)
+	commit := st.opt.CodeCommit
+	if commit == "" {
+		c, err := configrepo.HeadCommit(st.opt.CodeDir)
+		if err != nil {
+			return cacerr.Wrap(cacerr.KindUsage, err)
+		}
+		commit = c
 	}
 	r := st.res.Report
 	r.CodeBranch, r.BranchSource, r.CodeCommit = branch, source, commit
@@ -212,6 +218,7 @@ func load(st *state) error {
 	}
 	st.res.Report.Regions = regions
 	st.raw = make(map[string]*values.Node, len(regions))
+	st.res.Values = st.raw
 	st.vals = make(map[string]*values.Node, len(regions))
 	for _, region := range regions {
 		v, findings, err := values.Load(fsys, st.opt.USN, region)

@@ -355,5 +355,12 @@ func (r *Result) Summary() string {
 		return "No change to the rendered config"
 	}
 	t := r.Totals
-	return fmt.Sprintf("%d file(s) changed in %d region(s) (+%d −%d)", t.Files, t.Regions, t.Added, t.Removed)
+	return fmt.Sprintf("%s changed in %s (+%d −%d)", plural(t.Files, "file"), plural(t.Regions, "region"), t.Added, t.Removed)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

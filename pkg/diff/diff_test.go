@@ -131,7 +131,7 @@ func TestComputeStatuses(t *testing.T) {
 	if !r.Changed() {
 		t.Error("Changed() = false")
 	}
-	if got, want := r.Summary(), "5 file(s) changed in 3 region(s) (+4 −3)"; got != want {
+	if got, want := r.Summary(), "5 files changed in 3 regions (+4 −3)"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	same := Compute(base, base, Options{})

@@ -207,12 +207,12 @@ func (p *packer) finish(r *Result) []string {
 
 func (p *packer) leftOut(r *Result) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n> [!WARNING]\n> **The diff is too long for %d comments.** Left out: %d file(s)",
-		p.opt.MaxParts, p.omitted.files)
+	fmt.Fprintf(&sb, "\n> [!WARNING]\n> **The diff is too long for %d comments.** Left out: %s",
+		p.opt.MaxParts, plural(p.omitted.files, "file"))
 	if p.cutShort {
 		sb.WriteString(" and the end of one more")
 	}
-	fmt.Fprintf(&sb, ", %d changed line(s) of %d.\n", p.omitted.lines, r.Totals.Added+r.Totals.Removed)
+	fmt.Fprintf(&sb, ", %d of %s.\n", p.omitted.lines, plural(r.Totals.Added+r.Totals.Removed, "changed line"))
 	sb.WriteString("> The summary in part 1 counts everything. See the full diff in the CI job log, or run `cac diff` locally.\n")
 	return sb.String()
 }
@@ -247,14 +247,14 @@ func countChanged(lines []string) int {
 func summary(r *Result) string {
 	var sb strings.Builder
 	t := r.Totals
-	fmt.Fprintf(&sb, "**%d file(s) changed in %d region(s)** (+%d −%d)\n\n", t.Files, t.Regions, t.Added, t.Removed)
+	fmt.Fprintf(&sb, "**%s changed in %s** (+%d −%d)\n\n", plural(t.Files, "file"), plural(t.Regions, "region"), t.Added, t.Removed)
 	sb.WriteString("| region | files changed | + | − |\n| --- | ---: | ---: | ---: |\n")
 	var listed []string
 	for _, reg := range r.Regions {
 		name := "`" + reg.Name + "`"
 		if reg.Status != Modified {
 			name += " (" + string(reg.Status) + ")"
-			listed = append(listed, fmt.Sprintf("- region `%s` %s (%d file(s))", reg.Name, reg.Status, len(reg.Files)))
+			listed = append(listed, fmt.Sprintf("- region `%s` %s (%s)", reg.Name, reg.Status, plural(len(reg.Files), "file")))
 		}
 		fmt.Fprintf(&sb, "| %s | %d | %d | %d |\n", name, len(reg.Files), reg.Added, reg.Removed)
 		if reg.Status != Modified {

@@ -90,7 +90,7 @@ func TestMarkdownCap(t *testing.T) {
 		t.Fatalf("%d parts, want 3", len(parts))
 	}
 	last := parts[2]
-	m := regexp.MustCompile(`Left out: (\d+) file\(s\)( and the end of one more)?, (\d+) changed line\(s\) of 1200\.`).FindStringSubmatch(last)
+	m := regexp.MustCompile(`Left out: (\d+) files?( and the end of one more)?, (\d+) of 1200 changed lines\.`).FindStringSubmatch(last)
 	if m == nil {
 		t.Fatalf("last part lacks the left-out note:\n%s", last)
 	}

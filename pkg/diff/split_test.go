@@ -12,7 +12,7 @@ import (
 // part keeps the layout rules and that every changed line is either shown or counted as left out.
 func TestMarkdownSplitProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	note := regexp.MustCompile(`Left out: (\d+) file\(s\)(?: and the end of one more)?, (\d+) changed line\(s\)`)
+	note := regexp.MustCompile(`Left out: (\d+) files?(?: and the end of one more)?, (\d+) of \d+ changed lines?`)
 	for run := range 100 {
 		base, head := Tree{}, Tree{}
 		for r := range 1 + rng.IntN(4) {

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/diff"
+	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/review"
+)
+
+func newDiffCmd(c *common, e env) *cobra.Command {
+	var base, codeRepo, post, targetURL string
+	var exitCode bool
+	var contextLines, maxParts int
+	var over forge.Target
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show the diff of the rendered config between base and head; post it on the MR/PR",
+		Long: `diff renders the base (code@base + config@base) and the head (code@head + config@head), each
+with the config repo at the branch named like the code branch (falling back to its default branch),
+and prints a summary table and a unified diff per region and file. Code revisions are read from
+git objects, not from the working tree. Secret values show only as changed or unchanged.
+
+It works from either repo's pipeline: in the code repo, -C is the checkout; in the config repo,
+--code-repo names the code side and the config repo's branches are the base and head.
+
+--post keeps one comment per service on the merge request up to date (edited in place, split
+into parts when longer than the forge allows, never silently cut) and sets the commit status
+cac/diff. The token comes from GITHUB_TOKEN, or GITLAB_TOKEN / CI_JOB_TOKEN, never from a flag.
+
+--format is text (coloured on a terminal), markdown or json. The exit code is 0 whether or not
+anything changed; --exit-code makes a change exit 1, like git diff.`,
+		Example: `  # in a GitHub pull request (base and head from GITHUB_BASE_REF / GITHUB_HEAD_REF)
+  cac diff --config-repo https://github.com/acme/config.git --usn user --post github
+
+  # locally: what would my branch change, compared with main?
+  cac diff --base main --config-repo ../config --usn user
+
+  # in the config repo's merge request pipeline
+  cac diff --code-repo https://gitlab.example.com/shop/user.git --config-repo "$CI_REPOSITORY_URL" --usn user --post gitlab`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch c.format {
+			case "text", "markdown", "json":
+			default:
+				return cacerr.Usage("cac diff --format takes text, markdown or json, not %q", c.format)
+			}
+			var target forge.Target
+			var f forge.Forge
+			if post != "" {
+				t, err := forge.FromEnv(post, e.getenv, over)
+				if err != nil {
+					return err
+				}
+				if f, err = forge.Open(t, nil); err != nil {
+					return err
+				}
+				target = t
+			}
+			std, err := openStandard(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			v, err := loadValidator(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			res, err := review.Run(cmd.Context(), review.Options{
+				CodeDir: c.dir, CodeRepo: codeRepo, ConfigRepo: c.configRepo, USN: c.usn, Base: base, Head: c.branch,
+				Regions: c.regions, Validator: v, Secrets: std, Getenv: e.getenv, Stderr: e.stderr, Context: contextLines,
+				Fetch: configrepo.Options{},
+			})
+			if res != nil && len(res.Findings) > 0 {
+				format := c.format
+				if format == "markdown" {
+					format = "text"
+				}
+				if perr := printFindings(e, format, "cac diff", res.Findings); perr != nil {
+					return perr
+				}
+				if f != nil {
+					if _, perr := review.Post(cmd.Context(), f, target, res, review.PostOptions{USN: c.usn, MaxParts: maxParts, TargetURL: targetURL}); perr != nil {
+						fmt.Fprintf(e.stderr, "cac: could not post the failure: %v\n", perr)
+					}
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if err := writeDiff(e, c.format, c.usn, res.Diff, maxParts); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "diff %s: base %s (code %s, config %s) → head %s (code %s, config %s): %s\n", serviceName(c.usn),
+				res.Base.Name, short(res.Base.CodeCommit), res.Base.ConfigBranch, res.Head.Name, short(res.Head.CodeCommit), res.Head.ConfigBranch, res.Diff.Summary())
+			if f != nil {
+				up, err := review.Post(cmd.Context(), f, target, res, review.PostOptions{USN: c.usn, MaxParts: maxParts, TargetURL: targetURL})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "posted to %s: %d created, %d updated, %d unchanged, %d deleted comments\n",
+					target.Kind, len(up.Created), len(up.Updated), len(up.Unchanged), len(up.Deleted))
+			}
+			if exitCode && res.Diff.Changed() {
+				return cacerr.Wrap(cacerr.KindFindings, errQuiet)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&base, "base", "", "base branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)")
+	fl.StringVar(&codeRepo, "code-repo", "", "the code repo `URL`, when running in the config repo's pipeline")
+	fl.StringVar(&post, "post", "", "post the diff on the merge request: github, gitlab or auto")
+	fl.BoolVar(&exitCode, "exit-code", false, "exit 1 when the rendered config changed")
+	fl.IntVar(&contextLines, "context", 3, "lines of context around each change")
+	fl.IntVar(&maxParts, "max-parts", 10, "most comment parts a long diff is split into")
+	fl.StringVar(&over.Repo, "repo", "", "GitHub repository owner/name (default: GITHUB_REPOSITORY)")
+	fl.Int64Var(&over.Number, "pr", 0, "pull/merge request number (default: from the CI event)")
+	fl.StringVar(&over.Project, "project", "", "GitLab project ID or path (default: CI_PROJECT_ID)")
+	fl.StringVar(&over.APIURL, "api-url", "", "forge API base URL (default: GITHUB_API_URL or CI_API_V4_URL)")
+	fl.StringVar(&over.SHA, "sha", "", "head commit for the status (default: from the CI event)")
+	fl.StringVar(&targetURL, "target-url", "", "link of the commit status, e.g. the CI job URL")
+	return cmd
+}
+
+func writeDiff(e env, format, usn string, r *diff.Result, maxParts int) error {
+	switch format {
+	case "json":
+		return diff.WriteJSON(e.stdout, r)
+	case "markdown":
+		for i, p := range diff.Markdown(r, diff.MarkdownOptions{USN: usn, Marker: review.Marker(usn), MaxParts: maxParts, Limit: 1 << 30}) {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			fmt.Fprint(e.stdout, p)
+		}
+		return nil
+	}
+	color := false
+	if f, ok := e.stdout.(*os.File); ok {
+		color = colorOn(f, e.getenv)
+	}
+	return diff.WriteText(e.stdout, r, color)
+}

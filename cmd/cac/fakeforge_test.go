@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// fakeGitHub behaves like the parts of the GitHub REST API cac uses: issue comments (list with
+// pagination, create, edit, delete) and commit statuses. Any other route fails the request with
+// 404 and is recorded, so a script can assert none happened.
+type fakeGitHub struct {
+	mu         sync.Mutex
+	token      string
+	next       int64
+	comments   map[int64]string
+	statuses   []string
+	unexpected []string
+}
+
+func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+f.token {
+		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
+		return
+	}
+	// go-github talks to any API URL but api.github.com as GitHub Enterprise, under /api/v3.
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v3"), "/"), "/")
+	switch {
+	case r.Method == "GET" && len(parts) == 6 && parts[3] == "issues" && parts[5] == "comments":
+		var out []map[string]any
+		for _, id := range f.ids() {
+			out = append(out, map[string]any{"id": id, "body": f.comments[id]})
+		}
+		json.NewEncoder(w).Encode(out)
+	case r.Method == "POST" && len(parts) == 6 && parts[3] == "issues" && parts[5] == "comments":
+		var in struct{ Body string }
+		json.NewDecoder(r.Body).Decode(&in)
+		f.next++
+		f.comments[f.next] = in.Body
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"id": f.next, "body": in.Body})
+	case (r.Method == "PATCH" || r.Method == "DELETE") && len(parts) == 6 && parts[3] == "issues" && parts[4] == "comments":
+		id, _ := strconv.ParseInt(parts[5], 10, 64)
+		if _, ok := f.comments[id]; !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method == "DELETE" {
+			delete(f.comments, id)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		var in struct{ Body string }
+		json.NewDecoder(r.Body).Decode(&in)
+		f.comments[id] = in.Body
+		json.NewEncoder(w).Encode(map[string]any{"id": id, "body": in.Body})
+	case r.Method == "POST" && len(parts) == 5 && parts[3] == "statuses":
+		var in struct{ State, Context, Description string }
+		json.NewDecoder(r.Body).Decode(&in)
+		f.statuses = append(f.statuses, fmt.Sprintf("%s %s %s: %s", parts[4], in.Context, in.State, in.Description))
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"id": len(f.statuses)})
+	default:
+		f.unexpected = append(f.unexpected, r.Method+" "+r.URL.Path)
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fakeGitHub) ids() []int64 {
+	var ids []int64
+	for id := range f.comments {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+type forgeKey struct{}
+
+type forgeHolder struct{ f *fakeGitHub }
+
+// fakegithub TOKEN: start a fake GitHub API and set GITHUB_API_URL to it.
+// fakegithub dump: print every comment (id, then body), every status and every unexpected request.
+func cmdFakeGitHub(ts *testscript.TestScript, neg bool, args []string) {
+	h := ts.Value(forgeKey{}).(*forgeHolder)
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fakegithub TOKEN | fakegithub dump")
+	}
+	if args[0] == "dump" {
+		f := h.f
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, id := range f.ids() {
+			fmt.Fprintf(ts.Stdout(), "comment %d:\n%s\n", id, f.comments[id])
+		}
+		for _, s := range f.statuses {
+			fmt.Fprintf(ts.Stdout(), "status %s\n", s)
+		}
+		for _, u := range f.unexpected {
+			fmt.Fprintf(ts.Stdout(), "unexpected %s\n", u)
+		}
+		return
+	}
+	h.f = &fakeGitHub{token: args[0], comments: map[int64]string{}}
+	srv := httptest.NewServer(h.f)
+	ts.Defer(srv.Close)
+	ts.Setenv("GITHUB_API_URL", srv.URL)
+}
