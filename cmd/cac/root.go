@@ -127,13 +127,14 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 	pf.StringSliceVar(&c.regions, "regions", nil, "only these regions, comma-separated (default: all)")
 	pf.StringVar(&c.standard, "standard", "", "the standard: a `FILE`, an https URL or URL//path@ref (default: the built-in one)")
 	pf.StringVar(&c.registry, "registry", "", "known service names: a YAML/JSON list `FILE` or URL")
-	pf.StringVar(&c.format, "format", "text", "how findings are printed: text, json, junit, github, gitlab")
+	pf.StringVar(&c.format, "format", "text", "how findings are printed: text, json, junit, github, gitlab, sarif")
 	root.AddCommand(
 		newBuildCmd(c, e),
 		newSelectCmd(c, e),
 		newValidateCmd(c, e),
 		newSchemaCmd(c, e),
 		newDiffCmd(c, e),
+		newScanCmd(c, e),
 	)
 	return root
 }
