@@ -3,7 +3,6 @@ package standard
 import (
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -45,16 +44,26 @@ func isIP(v any) bool {
 	return ok && net.ParseIP(s) != nil
 }
 
-var hostname = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
-
-// isDomain: a host name (RFC 1123 labels, single-label names such as redis allowed), not an IP address.
+// isDomain: a host name (RFC 1123 labels of letters, digits and inner dashes; single-label names such
+// as redis allowed; a trailing dot allowed), not an IP address: the last label is never all digits.
 func isDomain(v any) bool {
 	s, ok := v.(string)
-	if !ok || len(s) > 253 || !hostname.MatchString(s) || net.ParseIP(s) != nil {
+	if !ok || len(s) == 0 || len(s) > 253 {
 		return false
 	}
 	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
-	return strings.ContainsAny(strings.ToLower(labels[len(labels)-1]), "abcdefghijklmnopqrstuvwxyz") // a top-level label is never all digits
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i] | 0x20; !(c >= 'a' && c <= 'z') && !(l[i] >= '0' && l[i] <= '9') && l[i] != '-' {
+				return false
+			}
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.IndexFunc(last, func(r rune) bool { return r < '0' || r > '9' }) >= 0
 }
 
 // isURL: an absolute URL with a scheme and a host, e.g. https://api.example.com/v1.

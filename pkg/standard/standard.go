@@ -3,8 +3,17 @@
 // describes it as a JSON Schema for editors.
 //
 // A mapping of the standard is a leaf when it is empty or none of its values is a mapping (then every
-// key must be a leaf attribute); otherwise it is a mapping rule whose keys are value keys, "*" (any
-// tag name) or map attributes starting with "$".
+// key must be a leaf attribute: type, required, dict, pattern, excludePattern, expr, message, secret,
+// delivery, generator, description); otherwise it is a mapping rule whose keys are value keys, "*"
+// (any tag name) or the attributes $mustAll, $atLeastOne, $key, $whitelist, $any, $description.
+//
+// pattern and excludePattern are Go regular expressions matched against the whole value: they are
+// anchored as ^(?:pattern)$, so write .*x.* to mean "contains x". expr is an expr-lang expression,
+// compiled once at load, that must return a bool; it sees value, path, region, usn, values (the whole
+// effective tree as plain Go values) and the helpers isIP, isDomain, isURL and isPort.
+//
+// Keys the standard does not name are findings (unknown-key), except below a mapping with $any: true.
+// A secret's value never appears in a finding.
 package standard
 
 import (

@@ -265,7 +265,10 @@ func (v *validator) scalar(r *Rule, n *values.Node, path string) {
 		v.add(n.Pos, path, RuleType, withDescription(custom(r, typeMessage(r, n)), r))
 		return
 	}
-	text := n.Text()
+	text := n.Value
+	if n.Tag != "!!str" && (r.Dict != nil || r.pattern != nil || r.exclude != nil) {
+		text = n.Text()
+	}
 	if r.Dict != nil && !contains(r.Dict, text) {
 		v.add(n.Pos, path, RuleDict, withDescription(custom(r, fmt.Sprintf("%s is not allowed; use one of %s", show(r, n), strings.Join(r.Dict, ", "))), r))
 	}
@@ -285,7 +288,7 @@ func (v *validator) scalar(r *Rule, n *values.Node, path string) {
 }
 
 func (v *validator) expr(r *Rule, n *values.Node, path string) {
-	env := exprEnv{Value: n.Interface(), Path: path, Region: v.in.Region, USN: v.in.USN}
+	env := exprEnv{Value: plainScalar(n), Path: path, Region: v.in.Region, USN: v.in.USN}
 	if r.useValues {
 		if v.plain == nil {
 			v.plain, _ = v.root.Interface().(map[string]any)
@@ -303,6 +306,19 @@ func (v *validator) expr(r *Rule, n *values.Node, path string) {
 	case out != true:
 		v.add(n.Pos, path, RuleExpr, withDescription(custom(r, fmt.Sprintf("%s fails the check %s", show(r, n), r.Expr)), r))
 	}
+}
+
+// plainScalar is n.Interface() with a fast path for the common decimal ints and plain strings.
+func plainScalar(n *values.Node) any {
+	switch n.Tag {
+	case "!!str":
+		return n.Value
+	case "!!int":
+		if i, err := strconv.Atoi(n.Value); err == nil {
+			return i
+		}
+	}
+	return n.Interface()
 }
 
 func contains(list []string, s string) bool {

@@ -412,3 +412,25 @@ func TestExprHelpers(t *testing.T) {
 		}
 	}
 }
+
+// A Standard is shared by concurrent validations (cac validates regions in parallel).
+func TestValidateConcurrently(t *testing.T) {
+	s, err := Open(t.Context(), "", FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := parseValues(t, "svc/r.yaml", "mysql:\n  main:\n    ip: 10.0.0.1\n    port: 0\n    username: u\n    password: p\n    database: d\n")
+	want := brief(s.Validate(Input{Region: "r", Values: v}))
+	done := make(chan string)
+	for i := 0; i < 8; i++ {
+		go func() { done <- brief(s.Validate(Input{Region: "r", Values: v})) }()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != want {
+			t.Errorf("concurrent validation differs:\n%s\nwant:\n%s", got, want)
+		}
+	}
+	if want != "svc/r.yaml:1:1 env required\nsvc/r.yaml:4:11 mysql.main.port expr" {
+		t.Errorf("findings: %s", want)
+	}
+}
