@@ -1,0 +1,516 @@
+// Package migrate implements `cac import`: it turns the per-region variants of a config file into one
+// `CacRegion_` template plus the differing values in each region's file of the config repo.
+//
+// How a file is split (see DESIGN §4, cac import):
+//   - The variants are aligned line by line along a line diff against the first region (sorted by
+//     name). Lines equal everywhere stay literal.
+//   - On a differing line, values found by the format (YAML, JSON, TOML, INI, properties; an
+//     assignment or `name value;` form in any other text) become placeholders named from their keys;
+//     failing that, differing words with the same text around them; failing that, the differing middle
+//     of the line (common prefix and suffix stay literal).
+//   - Where the regions have different lines (a line present in one region only), the whole differing
+//     block becomes one placeholder and a warning (rule import/structure, file:line) asks for a manual
+//     merge. The result is still lossless.
+//   - Secret-looking keys always become placeholders, even when equal everywhere; their paths are
+//     listed, their values never printed.
+//
+// Import verifies its own result before writing anything: every region's values file is parsed with
+// values.Parse (layered over _global/<region>.yaml when present) and the template rendered with it
+// must equal the original bytes. Files are then written aside and renamed into place.
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/placeholder"
+	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/values"
+)
+
+// TemplatePrefix starts the base name of every template (DESIGN §1).
+const TemplatePrefix = "CacRegion_"
+
+// RegionToken marks the region name in a --pattern.
+const RegionToken = "{region}"
+
+// Options of one import.
+type Options struct {
+	CodeDir   string // code repo root; Pattern, Pairs and Template are relative to it
+	ConfigDir string // config repo root
+	USN       string // service directory in the config repo; empty for a single-service repo
+	// Pattern names the variants, e.g. conf/app.{region}.toml; {region} matches a region name.
+	Pattern string
+	// Pairs lists the variants explicitly: file → region (used when Pattern is empty).
+	Pairs map[string]string
+	// Template overrides the template's path (default: the pattern without {region}, base name
+	// prefixed with CacRegion_).
+	Template string
+	// Map renames placeholder paths: old → new; old matches a whole path or a prefix of segments,
+	// either the derived path (app.db.url) or the file's own key (db.url).
+	Map    map[string]string
+	DryRun bool
+	Stderr io.Writer // warnings and a summary; nil for silence
+}
+
+// Placeholder is one placeholder written into the template.
+type Placeholder struct {
+	Path   string `json:"path"`
+	Line   int    `json:"line"` // line in the template
+	Secret bool   `json:"secret,omitempty"`
+}
+
+// Source is one variant that was imported.
+type Source struct {
+	File   string `json:"file"`
+	Region string `json:"region"`
+}
+
+// Result of one import. Paths are relative with forward slashes: the template to the code repo,
+// region files to the config repo.
+type Result struct {
+	Template     string           `json:"template"`
+	Format       Format           `json:"format"`
+	Sources      []Source         `json:"sources"`
+	Placeholders []Placeholder    `json:"placeholders"`
+	Secrets      []string         `json:"secrets,omitempty"` // paths only, never values
+	RegionFiles  []string         `json:"regionFiles"`
+	Warnings     []report.Finding `json:"warnings,omitempty"`
+	Written      bool             `json:"written"` // false for a dry run or when there was nothing to do
+}
+
+// VerifyError means the computed template and values would not reproduce an original file; nothing
+// was written. It is a finding (exit 1): the file needs a manual merge.
+type VerifyError struct {
+	File   string // the original variant, relative to the code repo
+	Region string
+	Line   int // first differing line
+	Reason string
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("%s:%d: [%s] import would not reproduce this file (%s); nothing was written: merge this file by hand",
+		e.File, e.Line, e.Region, e.Reason)
+}
+
+// Import converts one set of variants. It computes and verifies everything in memory, then writes
+// the template and the region files (unless DryRun).
+func Import(ctx context.Context, o Options) (*Result, error) {
+	st := newStage(nil)
+	res, err := importInto(ctx, st, o)
+	if err != nil {
+		return nil, err
+	}
+	if !o.DryRun {
+		if err := st.commit(); err != nil {
+			return nil, err
+		}
+		res.Written = len(st.files) > 0
+	}
+	printResult(o.Stderr, res)
+	return res, nil
+}
+
+func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if o.CodeDir == "" {
+		o.CodeDir = "."
+	}
+	if o.ConfigDir == "" {
+		return nil, cacerr.Usage("import: the config repo directory is not set (--config-dir)")
+	}
+	if o.USN != "" && (values.Reserved(o.USN) || sanitize(o.USN) != o.USN) {
+		return nil, cacerr.Usage("import: --usn %q: use letters, digits, _ and -, not starting with _", o.USN)
+	}
+	for from, to := range o.Map {
+		if err := checkPath(to); err != nil {
+			return nil, cacerr.Usage("import: --map %s=%s: %w", from, to, err)
+		}
+	}
+	srcs, tmpl, err := discover(o)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Template: tmpl, Format: DetectFormat(tmpl), Sources: srcs}
+	vs := make([]*variant, len(srcs))
+	for i, s := range srcs {
+		data, err := os.ReadFile(filepath.Join(o.CodeDir, filepath.FromSlash(s.File)))
+		if err != nil {
+			return nil, cacerr.Usage("import: %w", err)
+		}
+		vs[i] = &variant{region: s.Region, file: s.File, data: data}
+	}
+	regions := make([]string, len(vs))
+	for i, v := range vs {
+		regions[i] = v.region
+	}
+	docs, err := loadRegionDocs(st, o, regions)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		res.RegionFiles = append(res.RegionFiles, d.rel)
+	}
+	if len(vs) == 1 {
+		res.Warnings = append(res.Warnings, warning(vs[0].file, 0, "import/one-region",
+			"only one region found: every value stays literal except secrets; add the other regions' files"))
+	}
+	out, holes, warns, err := split(vs, res.Format, o.Map)
+	if err != nil {
+		return nil, err
+	}
+	res.Warnings = append(res.Warnings, warns...)
+	if len(holes) == 0 {
+		res.Warnings = append(res.Warnings, warning(vs[0].file, 0, "import/identical",
+			"the regions' files are identical: nothing differs, so nothing was imported"))
+		res.Placeholders = []Placeholder{}
+		return res, nil
+	}
+	if err := assign(holes, docs, vs); err != nil {
+		return nil, cacerr.Wrap(cacerr.KindFindings, err)
+	}
+	template := out.render()
+	for _, p := range out.placeholderLines(template) {
+		res.Placeholders = append(res.Placeholders, p)
+		if p.Secret && !contains(res.Secrets, p.Path) {
+			res.Secrets = append(res.Secrets, p.Path)
+		}
+	}
+	sort.Strings(res.Secrets)
+	files, err := verify(st, o, vs, template, docs)
+	if err != nil {
+		return nil, cacerr.Wrap(cacerr.KindFindings, err)
+	}
+	tmplAbs := filepath.Join(o.CodeDir, filepath.FromSlash(tmpl))
+	if old, ok, err := st.read(tmplAbs); err != nil {
+		return nil, cacerr.Usage("import: %w", err)
+	} else if ok && !bytes.Equal(old, template) {
+		return nil, cacerr.Usage("import: %s already exists with other content; remove it or pass another template path", tmpl)
+	}
+	st.put(tmplAbs, template)
+	for abs, data := range files {
+		st.put(abs, data)
+	}
+	return res, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func warning(file string, line int, rule, msg string) report.Finding {
+	return report.Finding{Pos: report.Pos{File: file, Line: line}, Rule: rule, Message: msg, Severity: report.SeverityWarning}
+}
+
+// output is the computed template: literal pieces and holes with their assigned paths.
+type output struct{ pieces []piece }
+
+func (o output) render() []byte {
+	var b bytes.Buffer
+	for _, p := range o.pieces {
+		if p.hole == nil {
+			b.Write(p.literal)
+			continue
+		}
+		b.WriteString(placeholder.Marker + "<<" + p.hole.path + ">>")
+	}
+	return b.Bytes()
+}
+
+func (o output) placeholderLines(template []byte) []Placeholder {
+	var ps []Placeholder
+	line := 1
+	for _, p := range o.pieces {
+		if p.hole == nil {
+			line += bytes.Count(p.literal, []byte("\n"))
+			continue
+		}
+		ps = append(ps, Placeholder{Path: p.hole.path, Line: line, Secret: p.hole.secret})
+	}
+	return ps
+}
+
+// split computes the template pieces of the variants, sorted by region.
+func split(vs []*variant, f Format, maps map[string]string) (output, []*hole, []report.Finding, error) {
+	var warns []report.Finding
+	for _, v := range vs {
+		if !v.scan(f) {
+			warns = append(warns, warning(v.file, 0, "import/parse",
+				fmt.Sprintf("the file does not parse as %s; it was compared as plain text lines", f)))
+		}
+	}
+	b := &builder{vs: vs, maps: maps}
+	if f == FormatText || len(warns) > 0 {
+		b.prefix = []string{sanitize(stem(vs[0].file, vs[0].region))}
+	}
+	b.run()
+	var holes []*hole
+	for _, p := range b.pieces {
+		if p.hole != nil {
+			holes = append(holes, p.hole)
+		}
+	}
+	return output{pieces: b.pieces}, holes, append(warns, b.warn...), nil
+}
+
+// stem is a file's base name without extension and region: nginx.sg.conf → nginx.
+func stem(file, region string) string {
+	base := path.Base(file)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	base = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, "-"+region), "_"+region), "."+region)
+	if base == "" || base == region {
+		return "file"
+	}
+	return base
+}
+
+// assign gives every hole a free path: equal holes share one; a path already holding another value in
+// any region file (or blocked by one) is skipped for the next candidate.
+func assign(holes []*hole, docs []*regionDoc, vs []*variant) error {
+	type taken struct{ values []string }
+	used := map[string]taken{}
+	for _, h := range holes {
+		for n := 0; ; n++ {
+			p, ok := h.rule.candidate(n)
+			if !ok {
+				return fmt.Errorf("import: no free value path for %s (line %d)", h.rule.path, h.line)
+			}
+			if t, ok := used[p]; ok {
+				if sameStrings(t.values, h.values) {
+					h.path = p
+					break
+				}
+				continue
+			}
+			free := true
+			for k, d := range docs {
+				if d.lookup(p, h.values[k]) == slotTaken {
+					free = false
+					break
+				}
+			}
+			if !free {
+				continue
+			}
+			for k, d := range docs {
+				if d.lookup(p, h.values[k]) == slotEqual {
+					continue
+				}
+				node, err := scalarFor(h.values[k])
+				if err != nil {
+					return &VerifyError{File: vs[k].file, Region: d.region, Line: h.line, Reason: err.Error()}
+				}
+				d.set(p, node)
+			}
+			used[p] = taken{values: h.values}
+			h.path = p
+			break
+		}
+	}
+	return nil
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// loadRegionDocs opens (or starts) <usn>/<region>.yaml for every region.
+func loadRegionDocs(st *stage, o Options, regions []string) ([]*regionDoc, error) {
+	docs := make([]*regionDoc, len(regions))
+	dir := values.ServiceDir(o.USN)
+	for i, r := range regions {
+		rel := path.Join(dir, r+".yaml")
+		abs := filepath.Join(o.ConfigDir, filepath.FromSlash(rel))
+		data, ok, err := st.read(abs)
+		if err != nil {
+			return nil, cacerr.Usage("import: %w", err)
+		}
+		if !ok {
+			alt := filepath.Join(o.ConfigDir, filepath.FromSlash(path.Join(dir, r+".yml")))
+			if d, ok2, err := st.read(alt); err == nil && ok2 {
+				rel, abs, data, ok = path.Join(dir, r+".yml"), alt, d, true
+			}
+		}
+		d, err := newRegionDoc(r, rel, abs, data, ok)
+		if err != nil {
+			return nil, cacerr.Usage("import: %w", err)
+		}
+		docs[i] = d
+	}
+	return docs, nil
+}
+
+// verify renders the template with every region's new values (over _global/<region>.yaml) and
+// compares with the original bytes. It returns the region files to write.
+func verify(st *stage, o Options, vs []*variant, template []byte, docs []*regionDoc) (map[string][]byte, error) {
+	tmpl, probs := placeholder.Parse(template)
+	if len(probs) > 0 {
+		return nil, &VerifyError{File: vs[0].file, Region: vs[0].region, Line: probs[0].Line, Reason: "template: " + probs[0].Message}
+	}
+	files := map[string][]byte{}
+	for k, v := range vs {
+		d := docs[k]
+		data, err := d.bytes()
+		if err != nil {
+			return nil, err
+		}
+		n, finds := values.Parse(d.rel, data)
+		if len(finds) > 0 {
+			return nil, &VerifyError{File: v.file, Region: v.region, Line: 1, Reason: "region file: " + finds[0].String()}
+		}
+		layers := []*values.Node{}
+		g := filepath.Join(o.ConfigDir, values.GlobalDir, v.region+".yaml")
+		if gd, ok, err := st.read(g); err == nil && ok {
+			if gn, finds := values.Parse(path.Join(values.GlobalDir, v.region+".yaml"), gd); len(finds) == 0 {
+				layers = append(layers, gn)
+			}
+		}
+		eff := values.Merge(append(layers, n)...)
+		got, rprobs := tmpl.Render(func(p string) (string, error) {
+			s, _, err := eff.Leaf(p)
+			return s, err
+		})
+		if len(rprobs) > 0 {
+			return nil, &VerifyError{File: v.file, Region: v.region, Line: rprobs[0].Line, Reason: rprobs[0].Message}
+		}
+		if !bytes.Equal(got, v.data) {
+			return nil, &VerifyError{File: v.file, Region: v.region, Line: firstDiffLine(got, v.data), Reason: "rendered text differs"}
+		}
+		if d.changed || d.orig == nil {
+			files[d.abs] = data
+		}
+	}
+	return files, nil
+}
+
+func firstDiffLine(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return 1 + bytes.Count(b[:i], []byte("\n"))
+}
+
+func printResult(w io.Writer, r *Result) {
+	if w == nil || r == nil {
+		return
+	}
+	for _, f := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", f)
+	}
+	verb := "would write"
+	if r.Written {
+		verb = "wrote"
+	}
+	if len(r.Placeholders) > 0 {
+		fmt.Fprintf(w, "%s %s (%d placeholders, %d secrets) and %s\n", verb, r.Template, len(r.Placeholders), len(r.Secrets), strings.Join(r.RegionFiles, ", "))
+	}
+}
+
+// stage holds files to write, over the disk (and over a parent stage, in a batch).
+type stage struct {
+	parent *stage
+	files  map[string][]byte
+}
+
+func newStage(parent *stage) *stage { return &stage{parent: parent, files: map[string][]byte{}} }
+
+func (s *stage) put(abs string, data []byte) { s.files[filepath.Clean(abs)] = data }
+
+func (s *stage) read(abs string) ([]byte, bool, error) {
+	abs = filepath.Clean(abs)
+	for c := s; c != nil; c = c.parent {
+		if d, ok := c.files[abs]; ok {
+			return d, true, nil
+		}
+	}
+	d, err := os.ReadFile(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return d, true, nil
+}
+
+// merge moves a child's files into s.
+func (s *stage) merge(child *stage) {
+	for k, v := range child.files {
+		s.files[k] = v
+	}
+}
+
+// commit writes every file aside (same directory), then renames them all into place.
+func (s *stage) commit() error {
+	names := make([]string, 0, len(s.files))
+	for k := range s.files {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	temps := make([]string, 0, len(names))
+	cleanup := func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}
+	for _, name := range names {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			cleanup()
+			return cacerr.Usage("import: %w", err)
+		}
+		mode := fs.FileMode(0o644)
+		if fi, err := os.Stat(name); err == nil {
+			mode = fi.Mode().Perm()
+		}
+		f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".cac-import-*")
+		if err != nil {
+			cleanup()
+			return cacerr.Usage("import: %w", err)
+		}
+		temps = append(temps, f.Name())
+		_, werr := f.Write(s.files[name])
+		cerr := f.Close()
+		if err := errors.Join(werr, cerr, os.Chmod(f.Name(), mode)); err != nil {
+			cleanup()
+			return cacerr.Usage("import: write %s: %w", name, err)
+		}
+	}
+	for i, name := range names {
+		if err := os.Rename(temps[i], name); err != nil {
+			for _, t := range temps[i:] {
+				os.Remove(t)
+			}
+			return cacerr.Usage("import: %d of %d files were written before %s failed: %w", i, len(names), name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package migrate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// AppRoot is the subtree of a service's own values: paths that match no standard middleware go here.
+const AppRoot = "app"
+
+// sanitize turns a key into a path segment ([A-Za-z0-9_-]+): other characters become _.
+func sanitize(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-'
+		if ok {
+			b.WriteRune(r)
+			under = false
+			continue
+		}
+		if !under {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	if b.Len() == 0 {
+		return "_"
+	}
+	return b.String()
+}
+
+func sanitizeAll(segs []string) []string {
+	out := make([]string, 0, len(segs))
+	for _, s := range segs {
+		if s == "" {
+			continue
+		}
+		out = append(out, sanitize(s))
+	}
+	return out
+}
+
+var (
+	ipWords   = map[string]bool{"host": true, "hostname": true, "ip": true, "addr": true, "address": true, "server": true}
+	portWords = map[string]bool{"port": true}
+	middle    = map[string]string{"mysql": "mysql", "mariadb": "mysql", "db": "mysql", "database": "mysql",
+		"datasource": "mysql", "jdbc": "mysql", "redis": "redis"}
+)
+
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r == '_' || r == '-' })
+}
+
+// standardPath maps a database or redis host/port key to the standard's mysql.<tag>.ip|port and
+// redis.<tag>.ip|port. It returns "" when the key is not one.
+func standardPath(segs []string) string {
+	if len(segs) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, s := range segs {
+		parts = append(parts, words(s)...)
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	leaf := parts[len(parts)-1]
+	kind := ""
+	switch {
+	case ipWords[leaf]:
+		kind = "ip"
+	case portWords[leaf]:
+		kind = "port"
+	default:
+		return ""
+	}
+	parts = parts[:len(parts)-1]
+	for i := len(parts) - 1; i >= 0; i-- {
+		mw, ok := middle[parts[i]]
+		if !ok {
+			continue
+		}
+		tag := strings.Join(parts[i+1:], "_")
+		if tag == "" {
+			tag = "main"
+		}
+		return mw + "." + sanitize(tag) + "." + kind
+	}
+	return ""
+}
+
+// secretWords mark a key whose value must never be printed.
+var secretWords = []string{"password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key",
+	"private_key", "privatekey", "private-key", "credential", "access_key", "accesskey"}
+
+func isSecret(segs []string) bool {
+	if len(segs) == 0 {
+		return false
+	}
+	k := strings.ToLower(segs[len(segs)-1])
+	for _, w := range secretWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathRule names a placeholder: a preferred path, and which segment to vary when it is taken.
+type pathRule struct {
+	path string
+	vary int
+}
+
+// derive names a value from its raw key path: the standard path when it fits, else app.<key path>.
+// prefix (the file's stem) is used for text files whose keys are not structured.
+func derive(segs []string, prefix []string, maps map[string]string) pathRule {
+	clean := sanitizeAll(segs)
+	raw := strings.Join(clean, ".")
+	var r pathRule
+	if std := standardPath(segs); std != "" {
+		r = pathRule{path: std, vary: 1}
+	} else {
+		full := append(append([]string{AppRoot}, prefix...), clean...)
+		r = pathRule{path: strings.Join(full, "."), vary: len(full) - 1}
+	}
+	for _, from := range []string{r.path, raw} {
+		if to, ok := mapPath(from, maps); ok {
+			return pathRule{path: to, vary: strings.Count(to, ".")}
+		}
+	}
+	return r
+}
+
+// mapPath applies the longest --map rule whose source equals p or is a prefix of it (whole segments).
+func mapPath(p string, maps map[string]string) (string, bool) {
+	keys := make([]string, 0, len(maps))
+	for k := range maps {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		if p == k {
+			return maps[k], true
+		}
+		if strings.HasPrefix(p, k+".") {
+			return maps[k] + p[len(k):], true
+		}
+	}
+	return "", false
+}
+
+// candidate returns the n-th alternative of a path (n=0 is the path itself): the vary segment, then
+// the segments before it, get a _2, _3 ... suffix.
+func (r pathRule) candidate(n int) (string, bool) {
+	if n == 0 {
+		return r.path, true
+	}
+	segs := strings.Split(r.path, ".")
+	const perSeg = 20
+	k := r.vary - (n-1)/perSeg
+	if k < 0 || r.vary >= len(segs) {
+		return "", false
+	}
+	segs[k] = fmt.Sprintf("%s_%d", segs[k], (n-1)%perSeg+2)
+	return strings.Join(segs, "."), true
+}
+
+// checkPath validates a user-given path (--map target).
+func checkPath(p string) error {
+	if p == "" {
+		return fmt.Errorf("empty path")
+	}
+	for _, s := range strings.Split(p, ".") {
+		if s == "" || sanitize(s) != s {
+			return fmt.Errorf("path %q: segments must be letters, digits, _ and -, separated by dots", p)
+		}
+	}
+	if strings.HasPrefix(p, "_") {
+		return fmt.Errorf("path %q: names starting with _ are reserved (built-ins live under _cac)", p)
+	}
+	return nil
+}
