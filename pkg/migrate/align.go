@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -23,8 +24,10 @@ type hole struct {
 	rule   pathRule
 	values []string // per variant
 	secret bool
-	line   int // 1-based line in the first variant, for messages
+	line   int   // 1-based line in the first variant, names the path
+	at     []int // 1-based line in each variant, for messages
 	path   string
+	note   *report.Finding // a warning about this hole; its Path is set once the path is known
 }
 
 // builder turns aligned variants into template pieces.
@@ -34,6 +37,7 @@ type builder struct {
 	maps   map[string]string
 	pieces []piece
 	warn   []report.Finding
+	at     []int // lines (0-based, per variant) of the line being built
 }
 
 func (b *builder) lit(p []byte) {
@@ -47,42 +51,69 @@ func (b *builder) lit(p []byte) {
 	b.pieces = append(b.pieces, piece{literal: append([]byte(nil), p...)})
 }
 
-func (b *builder) addHole(h *hole) { b.pieces = append(b.pieces, piece{hole: h}) }
+func (b *builder) addHole(h *hole) {
+	if h.at == nil {
+		for _, i := range b.at {
+			h.at = append(h.at, i+1)
+		}
+	}
+	b.pieces = append(b.pieces, piece{hole: h})
+}
 
 // run aligns the variants' lines on the lines they share (a diff of each variant against the first)
 // and builds the template between those anchors.
 func (b *builder) run() {
+	from := make([]int, len(b.vs))
+	to := make([]int, len(b.vs))
+	for k, v := range b.vs {
+		to[k] = len(v.lines)
+	}
+	b.align(from, to, func(v *variant, i int) string { return string(v.lines[i]) }, b.segment)
+}
+
+// align diffs lines from[k]..to[k] of every variant against the first, by key. Lines whose keys match
+// in every variant are anchors, handled by b.line; the gaps between anchors go to gap.
+func (b *builder) align(from, to []int, key func(v *variant, i int) string, gap func(from, to []int)) {
 	first := b.vs[0]
-	// anchor[k][i] is the line in variant k equal to line i of the first variant, or -1.
+	keys := func(v *variant, k int) []string {
+		ks := make([]string, 0, to[k]-from[k])
+		for i := from[k]; i < to[k]; i++ {
+			ks = append(ks, key(v, i))
+		}
+		return ks
+	}
+	k0 := keys(first, 0)
+	// anchors[k][i] is the line in variant k matching line from[0]+i of the first, or -1.
 	anchors := make([][]int, len(b.vs))
 	for k, v := range b.vs {
-		anchors[k] = matchLines(first.lines, v.lines)
-	}
-	cur := make([]int, len(b.vs)) // next unprocessed line per variant
-	for i := 0; i <= len(first.lines); i++ {
-		end := i < len(first.lines)
-		if end {
-			for k := range b.vs {
-				if anchors[k][i] < 0 {
-					end = false
-					break
-				}
+		anchors[k] = matchLines(k0, keys(v, k))
+		for i, a := range anchors[k] {
+			if a >= 0 {
+				anchors[k][i] = a + from[k]
 			}
-			if !end {
+		}
+	}
+	cur := append([]int(nil), from...) // next unprocessed line per variant
+	n := to[0] - from[0]
+	for i := 0; i <= n; i++ {
+		if i < n {
+			anchored := true
+			for k := range b.vs {
+				anchored = anchored && anchors[k][i] >= 0
+			}
+			if !anchored {
 				continue
 			}
 		}
-		// lines cur[k] .. to[k] (exclusive) of each variant lie between two anchors.
-		to := make([]int, len(b.vs))
-		for k, v := range b.vs {
-			if i < len(first.lines) {
-				to[k] = anchors[k][i]
-			} else {
-				to[k] = len(v.lines)
+		end := make([]int, len(b.vs))
+		for k := range b.vs {
+			end[k] = to[k]
+			if i < n {
+				end[k] = anchors[k][i]
 			}
 		}
-		b.segment(cur, to)
-		if i < len(first.lines) {
+		gap(cur, end)
+		if i < n {
 			idx := make([]int, len(b.vs))
 			for k := range b.vs {
 				idx[k] = anchors[k][i]
@@ -93,19 +124,19 @@ func (b *builder) run() {
 	}
 }
 
-// matchLines maps each line of a to its equal line in b along a line diff, or -1.
-func matchLines(a, b [][]byte) []int {
+// matchLines maps each key of a to its equal key in b along a diff, or -1.
+func matchLines(a, b []string) []int {
 	ids := map[string]rune{}
-	toRunes := func(lines [][]byte) []rune {
-		rs := make([]rune, len(lines))
-		for i, l := range lines {
-			r, ok := ids[string(l)]
+	toRunes := func(keys []string) []rune {
+		rs := make([]rune, len(keys))
+		for i, l := range keys {
+			r, ok := ids[l]
 			if !ok {
 				r = rune(len(ids) + 1)
 				if r >= 0xD800 {
 					r += 0x800 // skip surrogates, which are not runes
 				}
-				ids[string(l)] = r
+				ids[l] = r
 			}
 			rs[i] = r
 		}
@@ -138,8 +169,25 @@ func matchLines(a, b [][]byte) []int {
 }
 
 // segment handles the lines between two anchors: line by line when every variant has the same
-// number of lines there, else one placeholder holding the whole block (reported as a warning).
+// number of lines there, else aligned again by the lines' keys (so a line present in some regions
+// only does not hide the values of its neighbours).
 func (b *builder) segment(from, to []int) {
+	if b.perLine(from, to) {
+		return
+	}
+	b.align(from, to, lineKey, b.block)
+}
+
+// lineKey is the key path a line belongs to, or its text when the format found none.
+func lineKey(v *variant, i int) string {
+	if c := v.ctx[i]; len(c) > 0 {
+		return "k\x00" + strings.Join(c, "\x00")
+	}
+	return "t\x00" + string(v.lines[i])
+}
+
+// perLine handles lines from..to line by line when every variant has as many; else it reports false.
+func (b *builder) perLine(from, to []int) bool {
 	n := to[0] - from[0]
 	same, empty := true, true
 	for k := range b.vs {
@@ -151,31 +199,53 @@ func (b *builder) segment(from, to []int) {
 		}
 	}
 	if empty {
-		return
+		return true
 	}
-	if same {
-		for j := 0; j < n; j++ {
-			idx := make([]int, len(b.vs))
-			for k := range b.vs {
-				idx[k] = from[k] + j
-			}
-			b.line(idx)
+	if !same {
+		return false
+	}
+	for j := 0; j < n; j++ {
+		idx := make([]int, len(b.vs))
+		for k := range b.vs {
+			idx[k] = from[k] + j
 		}
+		b.line(idx)
+	}
+	return true
+}
+
+// block makes lines that only some regions have one placeholder holding the whole lines (empty in
+// the regions without them), and warns: the template is lossless but wants a manual look.
+func (b *builder) block(from, to []int) {
+	if b.perLine(from, to) {
 		return
 	}
 	h := &hole{line: from[0] + 1}
-	var regions []string
+	var have, lack, counts []string
+	first := -1
 	for k, v := range b.vs {
 		h.values = append(h.values, string(bytes.Join(v.lines[from[k]:to[k]], nil)))
-		regions = append(regions, fmt.Sprintf("%s %d", v.region, to[k]-from[k]))
+		h.at = append(h.at, from[k]+1)
+		counts = append(counts, fmt.Sprintf("%s %d", v.region, to[k]-from[k]))
+		if to[k] == from[k] {
+			lack = append(lack, v.region)
+			continue
+		}
+		have = append(have, v.region)
+		if first < 0 {
+			first = k
+		}
 	}
 	h.rule = derive([]string{"lines" + strconv.Itoa(h.line)}, b.prefix, b.maps)
 	b.addHole(h)
-	b.warn = append(b.warn, report.Finding{
-		Pos: report.Pos{File: b.vs[0].file, Line: h.line}, Rule: "import/structure", Severity: report.SeverityWarning,
-		Message: fmt.Sprintf("the regions have different lines here (lines per region: %s); the whole block became one placeholder; merge it by hand for a cleaner template",
-			joinComma(regions)),
-	})
+	msg := fmt.Sprintf("the regions have different lines here (lines per region: %s)", joinComma(counts))
+	if len(lack) > 0 {
+		msg = fmt.Sprintf("these lines exist in %s but not in %s", joinComma(have), joinComma(lack))
+	}
+	h.note = &report.Finding{
+		Pos: report.Pos{File: b.vs[first].file, Line: from[first] + 1}, Rule: "import/structure", Severity: report.SeverityWarning,
+		Message: msg + "; they became one placeholder holding the whole lines; merge them by hand for a cleaner template",
+	}
 }
 
 func joinComma(s []string) string {
@@ -195,6 +265,7 @@ func (b *builder) line(idx []int) {
 	for k, v := range b.vs {
 		lines[k] = v.lines[idx[k]]
 	}
+	b.at = idx
 	no := idx[0] + 1
 	if bytes.Contains(content(lines[0]), []byte(placeholder.Marker)) {
 		// A literal ^cac would read as a placeholder: the whole line becomes a value.

@@ -181,6 +181,13 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	if err := assign(holes, docs, vs); err != nil {
 		return nil, cacerr.Wrap(cacerr.KindFindings, err)
 	}
+	for _, h := range holes {
+		if h.note != nil {
+			w := *h.note
+			w.Path = h.path
+			res.Warnings = append(res.Warnings, w)
+		}
+	}
 	template := out.render()
 	for _, p := range out.placeholderLines(template) {
 		res.Placeholders = append(res.Placeholders, p)
@@ -292,7 +299,7 @@ func assign(holes []*hole, docs []*regionDoc, vs []*variant) error {
 		for n := 0; ; n++ {
 			p, ok := h.rule.candidate(n)
 			if !ok {
-				return fmt.Errorf("import: no free value path for %s (line %d)", h.rule.path, h.line)
+				return fmt.Errorf("import: %s:%d: no free value path for %s", vs[0].file, h.at[0], h.rule.path)
 			}
 			if t, ok := used[p]; ok {
 				if sameStrings(t.values, h.values) {
@@ -317,7 +324,7 @@ func assign(holes []*hole, docs []*regionDoc, vs []*variant) error {
 				}
 				node, err := scalarFor(h.values[k])
 				if err != nil {
-					return &VerifyError{File: vs[k].file, Region: d.region, Line: h.line, Reason: err.Error()}
+					return &VerifyError{File: vs[k].file, Region: d.region, Line: h.at[k], Reason: err.Error()}
 				}
 				d.set(p, node)
 			}
