@@ -36,7 +36,6 @@ type builder struct {
 	prefix []string // app.<prefix>... for text keys
 	maps   map[string]string
 	pieces []piece
-	warn   []report.Finding
 	at     []int // lines (0-based, per variant) of the line being built
 }
 

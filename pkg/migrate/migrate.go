@@ -167,39 +167,29 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 		res.Warnings = append(res.Warnings, warning(vs[0].file, 0, "import/one-region",
 			"only one region found: every value stays literal except secrets; add the other regions' files"))
 	}
-	out, holes, warns, err := split(vs, res.Format, o.Map)
+	globals, err := loadGlobals(st, o, regions)
 	if err != nil {
 		return nil, err
 	}
-	res.Warnings = append(res.Warnings, warns...)
-	if len(holes) == 0 {
+	c, err := compute(vs, res.Format, o.Map, docs, globals)
+	if err != nil {
+		return nil, err
+	}
+	res.Warnings = append(res.Warnings, c.warns...)
+	if c.template == nil {
 		res.Warnings = append(res.Warnings, warning(vs[0].file, 0, "import/identical",
 			"the regions' files are identical: nothing differs, so nothing was imported"))
 		res.Placeholders = []Placeholder{}
 		return res, nil
 	}
-	if err := assign(holes, docs, vs); err != nil {
-		return nil, cacerr.Wrap(cacerr.KindFindings, err)
-	}
-	for _, h := range holes {
-		if h.note != nil {
-			w := *h.note
-			w.Path = h.path
-			res.Warnings = append(res.Warnings, w)
-		}
-	}
-	template := out.render()
-	for _, p := range out.placeholderLines(template) {
+	template, files := c.template, c.files
+	for _, p := range c.out.placeholderLines(template) {
 		res.Placeholders = append(res.Placeholders, p)
 		if p.Secret && !contains(res.Secrets, p.Path) {
 			res.Secrets = append(res.Secrets, p.Path)
 		}
 	}
 	sort.Strings(res.Secrets)
-	files, err := verify(st, o, vs, template, docs)
-	if err != nil {
-		return nil, cacerr.Wrap(cacerr.KindFindings, err)
-	}
 	tmplAbs := filepath.Join(o.CodeDir, filepath.FromSlash(tmpl))
 	if old, ok, err := st.read(tmplAbs); err != nil {
 		return nil, cacerr.Usage("import: %w", err)
@@ -224,6 +214,63 @@ func contains(xs []string, x string) bool {
 
 func warning(file string, line int, rule, msg string) report.Finding {
 	return report.Finding{Pos: report.Pos{File: file, Line: line}, Rule: rule, Message: msg, Severity: report.SeverityWarning}
+}
+
+// computed is an import done in memory and verified: the template (nil when the variants are
+// identical), its pieces and the region files to write (absolute path → content).
+type computed struct {
+	template []byte
+	out      output
+	warns    []report.Finding
+	files    map[string][]byte
+}
+
+// compute splits the variants (sorted by region; docs and globals in the same order), assigns value
+// paths in the region files and verifies that every variant is reproduced.
+func compute(vs []*variant, f Format, maps map[string]string, docs []*regionDoc, globals []*values.Node) (*computed, error) {
+	out, holes, warns := split(vs, f, maps)
+	c := &computed{out: out, warns: warns}
+	if len(holes) == 0 {
+		return c, nil
+	}
+	if err := assign(holes, docs, vs); err != nil {
+		return nil, cacerr.Wrap(cacerr.KindFindings, err)
+	}
+	for _, h := range holes {
+		if h.note != nil {
+			w := *h.note
+			w.Path = h.path
+			c.warns = append(c.warns, w)
+		}
+	}
+	c.template = out.render()
+	files, err := verify(vs, c.template, docs, globals)
+	if err != nil {
+		return nil, cacerr.Wrap(cacerr.KindFindings, err)
+	}
+	c.files = files
+	return c, nil
+}
+
+// loadGlobals reads _global/<region>.yaml of every region (nil where there is none).
+func loadGlobals(st *stage, o Options, regions []string) ([]*values.Node, error) {
+	gs := make([]*values.Node, len(regions))
+	for i, r := range regions {
+		rel := path.Join(values.GlobalDir, r+".yaml")
+		data, ok, err := st.read(filepath.Join(o.ConfigDir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, cacerr.Usage("import: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		n, finds := values.Parse(rel, data)
+		if len(finds) > 0 {
+			return nil, cacerr.Usage("import: %s", finds[0])
+		}
+		gs[i] = n
+	}
+	return gs, nil
 }
 
 // output is the computed template: literal pieces and holes with their assigned paths.
@@ -255,7 +302,7 @@ func (o output) placeholderLines(template []byte) []Placeholder {
 }
 
 // split computes the template pieces of the variants, sorted by region.
-func split(vs []*variant, f Format, maps map[string]string) (output, []*hole, []report.Finding, error) {
+func split(vs []*variant, f Format, maps map[string]string) (output, []*hole, []report.Finding) {
 	var warns []report.Finding
 	for _, v := range vs {
 		if !v.scan(f) {
@@ -274,7 +321,7 @@ func split(vs []*variant, f Format, maps map[string]string) (output, []*hole, []
 			holes = append(holes, p.hole)
 		}
 	}
-	return output{pieces: b.pieces}, holes, append(warns, b.warn...), nil
+	return output{pieces: b.pieces}, holes, warns
 }
 
 // stem is a file's base name without extension and region: nginx.sg.conf → nginx.
@@ -376,7 +423,7 @@ func loadRegionDocs(st *stage, o Options, regions []string) ([]*regionDoc, error
 
 // verify renders the template with every region's new values (over _global/<region>.yaml) and
 // compares with the original bytes. It returns the region files to write.
-func verify(st *stage, o Options, vs []*variant, template []byte, docs []*regionDoc) (map[string][]byte, error) {
+func verify(vs []*variant, template []byte, docs []*regionDoc, globals []*values.Node) (map[string][]byte, error) {
 	tmpl, probs := placeholder.Parse(template)
 	if len(probs) > 0 {
 		return nil, &VerifyError{File: vs[0].file, Region: vs[0].region, Line: probs[0].Line, Reason: "template: " + probs[0].Message}
@@ -392,14 +439,7 @@ func verify(st *stage, o Options, vs []*variant, template []byte, docs []*region
 		if len(finds) > 0 {
 			return nil, &VerifyError{File: v.file, Region: v.region, Line: 1, Reason: "region file: " + finds[0].String()}
 		}
-		layers := []*values.Node{}
-		g := filepath.Join(o.ConfigDir, values.GlobalDir, v.region+".yaml")
-		if gd, ok, err := st.read(g); err == nil && ok {
-			if gn, finds := values.Parse(path.Join(values.GlobalDir, v.region+".yaml"), gd); len(finds) == 0 {
-				layers = append(layers, gn)
-			}
-		}
-		eff := values.Merge(append(layers, n)...)
+		eff := values.Merge(globals[k], n)
 		got, rprobs := tmpl.Render(func(p string) (string, error) {
 			s, _, err := eff.Leaf(p)
 			return s, err
