@@ -3,6 +3,7 @@ package migrate
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -302,5 +303,74 @@ func TestImportPairsAndDryRun(t *testing.T) {
 	}
 	if fmt.Sprint(res.Secrets) != "[app.queue.api_key]" {
 		t.Errorf("secrets %v", res.Secrets)
+	}
+}
+
+func TestImportBatch(t *testing.T) {
+	code, config := t.TempDir(), t.TempDir()
+	for _, s := range []string{"toml", "nginx", "ini"} {
+		src := copyTree(t, s)
+		if err := os.CopyFS(filepath.Join(code, s), os.DirFS(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := filepath.Join(code, "legacy")
+	os.MkdirAll(bad, 0o755)
+	os.WriteFile(filepath.Join(bad, "app.sg.properties"), []byte("name=caf\xe9\n"), 0o644)
+	os.WriteFile(filepath.Join(bad, "app.us.properties"), []byte("name=caf\xe8\n"), 0o644)
+	same := filepath.Join(code, "same")
+	os.MkdirAll(same, 0o755)
+	os.WriteFile(filepath.Join(same, "x.sg.conf"), []byte("a 1\n"), 0o644)
+	os.WriteFile(filepath.Join(same, "x.us.conf"), []byte("a 1\n"), 0o644)
+	jobs := []Options{
+		{CodeDir: filepath.Join(code, "toml"), ConfigDir: config, USN: "orders", Pattern: "conf/app.{region}.toml"},
+		{CodeDir: filepath.Join(code, "nginx"), ConfigDir: config, USN: "orders", Pattern: "deploy/nginx.{region}.conf"},
+		{CodeDir: bad, ConfigDir: config, USN: "legacy", Pattern: "app.{region}.properties"},
+		{CodeDir: same, ConfigDir: config, USN: "same", Pattern: "x.{region}.conf"},
+		{CodeDir: filepath.Join(code, "ini"), ConfigDir: config, USN: "worker", Pairs: map[string]string{"conf/worker.sg.ini": "sg", "conf/worker.us.ini": "us", "conf/worker.eu.ini": "eu"}},
+	}
+	rep, err := ImportBatch(context.Background(), jobs)
+	if cacerr.ExitCode(err) != 1 {
+		t.Fatalf("err = %v; want exit 1 for the failed job", err)
+	}
+	if rep.Imported != 3 || rep.Failed != 1 || rep.Skipped != 1 || !rep.Written {
+		t.Errorf("report counts: %+v", rep)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(text.String(), code, "$CODE")
+	checkGolden(t, "TestImportBatch", []byte(got))
+	for _, leak := range []string{"s3cr3t", "k-sg-0001"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("report leaks a secret value %q", leak)
+		}
+	}
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back BatchReport
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Jobs) != 5 || back.Jobs[2].Exit != 1 {
+		t.Errorf("json report: %v %+v", err, back)
+	}
+	// Both files of orders share its region files; every original is reproduced.
+	for _, c := range []struct{ dir, tmpl, file string }{
+		{"toml", "conf/CacRegion_app.toml", "conf/app.%s.toml"},
+		{"nginx", "deploy/CacRegion_nginx.conf", "deploy/nginx.%s.conf"},
+	} {
+		for _, r := range []string{"eu", "sg", "us"} {
+			want, _ := os.ReadFile(filepath.Join(code, c.dir, fmt.Sprintf(c.file, r)))
+			if got := build(t, filepath.Join(code, c.dir), config, "orders", c.tmpl, r); !bytes.Equal(got, want) {
+				t.Errorf("%s %s: round trip differs", c.dir, r)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(config, "legacy")); err == nil {
+		t.Error("the failed job wrote its region files")
+	}
+	if _, err := os.Stat(filepath.Join(config, "same")); err == nil {
+		t.Error("the skipped job wrote region files")
 	}
 }
