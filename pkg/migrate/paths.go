@@ -56,19 +56,21 @@ func words(s string) []string {
 // standardPath maps a database or redis host/port key to the standard's mysql.<tag>.ip|port and
 // redis.<tag>.ip|port. It returns "" when the key is not one.
 func standardPath(segs []string) string {
-	if len(segs) == 0 {
-		return ""
+	type part struct {
+		word string
+		seg  int
 	}
-	var parts []string
-	for _, s := range segs {
-		parts = append(parts, words(s)...)
+	var parts []part
+	for i, s := range segs {
+		for _, w := range words(s) {
+			parts = append(parts, part{w, i})
+		}
 	}
 	if len(parts) < 2 {
 		return ""
 	}
-	leaf := parts[len(parts)-1]
 	kind := ""
-	switch {
+	switch leaf := parts[len(parts)-1].word; {
 	case ipWords[leaf]:
 		kind = "ip"
 	case portWords[leaf]:
@@ -78,15 +80,23 @@ func standardPath(segs []string) string {
 	}
 	parts = parts[:len(parts)-1]
 	for i := len(parts) - 1; i >= 0; i-- {
-		mw, ok := middle[parts[i]]
+		mw, ok := middle[parts[i].word]
 		if !ok {
 			continue
 		}
-		tag := strings.Join(parts[i+1:], "_")
-		if tag == "" {
-			tag = "main"
+		// The tag: what follows the middleware's name (mysql.orders.host, REDIS_CACHE_HOST), else
+		// what precedes it in the same key (orders_db.host), else main.
+		var tag []string
+		for _, p := range parts[i+1:] {
+			tag = append(tag, p.word)
 		}
-		return mw + "." + sanitize(tag) + "." + kind
+		for j := i - 1; len(tag) == 0 && j >= 0 && parts[j].seg == parts[i].seg; j-- {
+			tag = append([]string{parts[j].word}, tag...)
+		}
+		if len(tag) == 0 {
+			tag = []string{"main"}
+		}
+		return mw + "." + sanitize(strings.Join(tag, "_")) + "." + kind
 	}
 	return ""
 }
