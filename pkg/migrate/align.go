@@ -271,7 +271,7 @@ func (b *builder) line(idx []int) {
 		b.wholeLine(lines, no, nil)
 		return
 	}
-	if b.spans(idx, lines, no) || b.tokens(lines, no) {
+	if b.spans(idx, lines, no) || b.tokens(lines, no, b.vs[0].ctx[idx[0]]) {
 		return
 	}
 	b.wholeLine(lines, no, b.vs[0].ctx[idx[0]])
@@ -405,7 +405,7 @@ func tokenize(line []byte) []token {
 }
 
 // tokens replaces differing words when every variant has the same tokens around them.
-func (b *builder) tokens(lines [][]byte, no int) bool {
+func (b *builder) tokens(lines [][]byte, no int, ctx []string) bool {
 	toks := make([][]token, len(lines))
 	for k, l := range lines {
 		toks[k] = tokenize(l)
@@ -436,7 +436,11 @@ func (b *builder) tokens(lines [][]byte, no int) bool {
 		}
 		b.lit(lines[0][last:t.start])
 		last = t.end
-		b.addHole(&hole{rule: b.nameAt(lines[0], t.start, no), values: vals, line: no})
+		rule := b.nameAt(lines[0], t.start, no)
+		if b.prefix == nil && len(ctx) > 0 {
+			rule = derive(ctx, nil, b.maps) // structured formats: the key the line belongs to
+		}
+		b.addHole(&hole{rule: rule, values: vals, secret: isSecret(ctx), line: no})
 	}
 	b.lit(lines[0][last:])
 	return true

@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"path"
 	"regexp"
 	"strconv"
@@ -119,9 +121,18 @@ func (v *variant) add(i int, segs []string, start, end int) {
 
 // scanYAML uses yaml.v3's positions (JSON is YAML too). Only single-line scalars become spans.
 func (v *variant) scanYAML() bool {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(v.data, &doc); err != nil {
-		return false
+	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(v.data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return false
+		}
+		docs = append(docs, &doc)
 	}
 	var walk func(n *yaml.Node, segs []string)
 	walk = func(n *yaml.Node, segs []string) {
@@ -150,8 +161,29 @@ func (v *variant) scanYAML() bool {
 			v.yamlScalar(n, segs)
 		}
 	}
-	walk(&doc, nil)
+	for i, d := range docs {
+		var segs []string
+		if len(docs) > 1 {
+			segs = []string{docName(d, i)}
+		}
+		walk(d, segs)
+	}
 	return true
+}
+
+// docName names one document of a multi-document file: <kind>_<metadata.name> for Kubernetes
+// objects, else doc<N>.
+func docName(d *yaml.Node, i int) string {
+	if len(d.Content) == 1 && d.Content[0].Kind == yaml.MappingNode {
+		m := d.Content[0]
+		kind, meta := mapValue(m, "kind"), mapValue(m, "metadata")
+		if kind != nil && meta != nil && meta.Kind == yaml.MappingNode {
+			if name := mapValue(meta, "name"); name != nil && kind.Kind == yaml.ScalarNode && name.Kind == yaml.ScalarNode {
+				return kind.Value + "_" + name.Value
+			}
+		}
+	}
+	return "doc" + strconv.Itoa(i)
 }
 
 func appendSeg(segs []string, s ...string) []string {
@@ -177,6 +209,13 @@ func (v *variant) yamlScalar(n *yaml.Node, segs []string) {
 			return
 		}
 		v.add(l, segs, i, i+len(n.Value))
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		// the block's lines belong to its key
+		for j := l + 1; j <= l+strings.Count(n.Value, "\n") && j < len(v.lines); j++ {
+			if v.ctx[j] == nil {
+				v.ctx[j] = segs
+			}
+		}
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
 		if i >= len(c) {
 			return

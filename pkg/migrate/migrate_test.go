@@ -137,6 +137,7 @@ func TestImportGolden(t *testing.T) {
 		{"nginx", "deploy/nginx.{region}.conf", nil},
 		{"json", "config/settings.{region}.json", nil},
 		{"shell", "deploy/env.{region}.sh", nil},
+		{"k8s", "deploy/orders.{region}.yaml", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -372,5 +373,39 @@ func TestImportBatch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(config, "same")); err == nil {
 		t.Error("the skipped job wrote region files")
+	}
+}
+
+func TestImportTwiceIsStableAndRefusesForeignTemplate(t *testing.T) {
+	code, config := copyTree(t, "yaml"), t.TempDir()
+	o := Options{CodeDir: code, ConfigDir: config, USN: "orders", Pattern: "conf/app.{region}.yaml"}
+	first, err := Import(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, config)
+	second, err := Import(context.Background(), o)
+	if err != nil {
+		t.Fatalf("second import: %v", err)
+	}
+	if fmt.Sprint(first.Placeholders) != fmt.Sprint(second.Placeholders) || fmt.Sprint(snapshot(t, config)) != fmt.Sprint(before) {
+		t.Error("a second import changed the result")
+	}
+	tmpl := filepath.Join(code, "conf", "CacRegion_app.yaml")
+	if err := os.WriteFile(tmpl, []byte("hand: ^cac<<x.y>>\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(context.Background(), o); cacerr.ExitCode(err) != 2 || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("err = %v; want a usage error about the existing template", err)
+	}
+}
+
+func BenchmarkImportSpring(b *testing.B) {
+	code, config := filepath.Join("testdata", "samples", "spring"), b.TempDir()
+	o := Options{CodeDir: code, ConfigDir: config, USN: "orders", Pattern: "src/main/resources/application-{region}.properties", DryRun: true}
+	for b.Loop() {
+		if _, err := Import(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
