@@ -34,7 +34,7 @@ type hole struct {
 type builder struct {
 	vs     []*variant
 	prefix []string // app.<prefix>... for text keys
-	maps   map[string]string
+	namer
 	pieces []piece
 	at     []int // lines (0-based, per variant) of the line being built
 }
@@ -235,7 +235,7 @@ func (b *builder) block(from, to []int) {
 			first = k
 		}
 	}
-	h.rule = derive([]string{"lines" + strconv.Itoa(h.line)}, b.prefix, b.maps)
+	h.rule = b.derive([]string{"lines" + strconv.Itoa(h.line)}, b.prefix)
 	b.addHole(h)
 	msg := fmt.Sprintf("the regions have different lines here (lines per region: %s)", joinComma(counts))
 	if len(lack) > 0 {
@@ -287,7 +287,8 @@ func allEqual(xs [][]byte) bool {
 }
 
 // spans replaces the values the format found, when every variant has the same keys and the same
-// text around them. Secrets become placeholders even when equal everywhere.
+// text around them. Secrets and standard middleware settings become placeholders even when equal
+// everywhere.
 func (b *builder) spans(idx []int, lines [][]byte, no int) bool {
 	sp0 := b.vs[0].spans[idx[0]]
 	for k, v := range b.vs {
@@ -313,11 +314,11 @@ func (b *builder) spans(idx []int, lines [][]byte, no int) bool {
 			}
 		}
 	} else {
-		secret := false
+		forced := false
 		for _, s := range sp0 {
-			secret = secret || isSecret(s.segs)
+			forced = forced || b.forced(s.segs, b.prefix)
 		}
-		if !secret {
+		if !forced {
 			b.lit(lines[0])
 			return true
 		}
@@ -332,11 +333,11 @@ func (b *builder) spans(idx []int, lines [][]byte, no int) bool {
 		b.lit(lines[0][last:s.start])
 		last = s.end
 		secret := isSecret(s.segs)
-		if !secret && allSame(vals) {
+		if allSame(vals) && !b.forced(s.segs, b.prefix) {
 			b.lit(lines[0][s.start:s.end])
 			continue
 		}
-		b.addHole(&hole{rule: derive(s.segs, b.prefix, b.maps), values: vals, secret: secret, line: no})
+		b.addHole(&hole{rule: b.derive(s.segs, b.prefix), values: vals, secret: secret, line: no})
 	}
 	b.lit(lines[0][last:])
 	return true
@@ -438,7 +439,7 @@ func (b *builder) tokens(lines [][]byte, no int, ctx []string) bool {
 		last = t.end
 		rule := b.nameAt(lines[0], t.start, no)
 		if b.prefix == nil && len(ctx) > 0 {
-			rule = derive(ctx, nil, b.maps) // structured formats: the key the line belongs to
+			rule = b.derive(ctx, nil) // structured formats: the key the line belongs to
 		}
 		b.addHole(&hole{rule: rule, values: vals, secret: isSecret(ctx), line: no})
 	}
@@ -456,9 +457,9 @@ func (b *builder) nameAt(line []byte, at, no int) pathRule {
 		}
 	}
 	if ident == nil {
-		return derive([]string{"line" + strconv.Itoa(no)}, b.prefix, b.maps)
+		return b.derive([]string{"line" + strconv.Itoa(no)}, b.prefix)
 	}
-	return derive(splitIdent(ident), b.prefix, b.maps)
+	return b.derive(splitIdent(ident), b.prefix)
 }
 
 func identLike(w []byte) bool {
@@ -495,7 +496,7 @@ func (b *builder) wholeLine(lines [][]byte, no int, ctx []string) {
 		vals[k] = string(l[p : len(l)-s])
 	}
 	b.lit(lines[0][:p])
-	rule := derive(ctx, b.prefix, b.maps)
+	rule := b.derive(ctx, b.prefix)
 	if len(ctx) == 0 {
 		rule = b.nameAt(lines[0], p, no)
 	}

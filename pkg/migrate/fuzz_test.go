@@ -69,7 +69,7 @@ func FuzzImportRoundTrip(f *testing.F) {
 			}
 			docs[i] = d
 		}
-		c, err := compute(vs, format, nil, docs, make([]*values.Node, len(vs)))
+		c, err := compute(vs, format, namer{root: DefaultRoot}, docs, make([]*values.Node, len(vs)))
 		if err != nil {
 			for _, v := range vs {
 				if !utf8.Valid(v.data) {

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -58,7 +59,10 @@ type Options struct {
 	Template string
 	// Map renames placeholder paths: old → new; old matches a whole path or a prefix of segments,
 	// either the derived path (app.db.url) or the file's own key (db.url).
-	Map    map[string]string
+	Map map[string]string
+	// Root is the subtree for the service's own settings (default DefaultRoot, "extend", where the
+	// shipped standard accepts free-form keys).
+	Root   string
 	DryRun bool
 	Stderr io.Writer // warnings and a summary; nil for silence
 }
@@ -134,6 +138,12 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	if o.USN != "" && (values.Reserved(o.USN) || sanitize(o.USN) != o.USN) {
 		return nil, cacerr.Usage("import: --usn %q: use letters, digits, _ and -, not starting with _", o.USN)
 	}
+	if o.Root == "" {
+		o.Root = DefaultRoot
+	}
+	if err := checkPath(o.Root); err != nil || strings.Contains(o.Root, ".") {
+		return nil, cacerr.Usage("import: --root %q: one path segment of letters, digits, _ and -", o.Root)
+	}
 	for from, to := range o.Map {
 		if err := checkPath(to); err != nil {
 			return nil, cacerr.Usage("import: --map %s=%s: %w", from, to, err)
@@ -171,7 +181,7 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := compute(vs, res.Format, o.Map, docs, globals)
+	c, err := compute(vs, res.Format, namer{root: o.Root, maps: o.Map}, docs, globals)
 	if err != nil {
 		return nil, err
 	}
@@ -227,8 +237,8 @@ type computed struct {
 
 // compute splits the variants (sorted by region; docs and globals in the same order), assigns value
 // paths in the region files and verifies that every variant is reproduced.
-func compute(vs []*variant, f Format, maps map[string]string, docs []*regionDoc, globals []*values.Node) (*computed, error) {
-	out, holes, warns := split(vs, f, maps)
+func compute(vs []*variant, f Format, nm namer, docs []*regionDoc, globals []*values.Node) (*computed, error) {
+	out, holes, warns := split(vs, f, nm)
 	c := &computed{out: out, warns: warns}
 	if len(holes) == 0 {
 		return c, nil
@@ -302,7 +312,7 @@ func (o output) placeholderLines(template []byte) []Placeholder {
 }
 
 // split computes the template pieces of the variants, sorted by region.
-func split(vs []*variant, f Format, maps map[string]string) (output, []*hole, []report.Finding) {
+func split(vs []*variant, f Format, nm namer) (output, []*hole, []report.Finding) {
 	var warns []report.Finding
 	for _, v := range vs {
 		if !v.scan(f) {
@@ -310,7 +320,7 @@ func split(vs []*variant, f Format, maps map[string]string) (output, []*hole, []
 				fmt.Sprintf("the file does not parse as %s; it was compared as plain text lines", f)))
 		}
 	}
-	b := &builder{vs: vs, maps: maps}
+	b := &builder{vs: vs, namer: nm}
 	if f == FormatText || len(warns) > 0 {
 		b.prefix = []string{sanitize(stem(vs[0].file, vs[0].region))}
 	}
@@ -343,6 +353,9 @@ func assign(holes []*hole, docs []*regionDoc, vs []*variant) error {
 	type taken struct{ values []string }
 	used := map[string]taken{}
 	for _, h := range holes {
+		if h.rule.std && strings.HasSuffix(h.rule.path, ".ip") && !allIPs(h.values) {
+			h.rule.path = strings.TrimSuffix(h.rule.path, ".ip") + ".domain" // the standard's ip must be an IP
+		}
 		for n := 0; ; n++ {
 			p, ok := h.rule.candidate(n)
 			if !ok {
@@ -381,6 +394,15 @@ func assign(holes []*hole, docs []*regionDoc, vs []*variant) error {
 		}
 	}
 	return nil
+}
+
+func allIPs(vs []string) bool {
+	for _, v := range vs {
+		if net.ParseIP(v) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func sameStrings(a, b []string) bool {

@@ -133,7 +133,7 @@ func TestImportGolden(t *testing.T) {
 		{"spring", "src/main/resources/application-{region}.properties", nil},
 		{"yaml", "conf/app.{region}.yaml", nil},
 		{"toml", "conf/app.{region}.toml", nil},
-		{"ini", "conf/worker.{region}.ini", map[string]string{"app.queue.url": "rabbitmq.main.url"}},
+		{"ini", "conf/worker.{region}.ini", map[string]string{"extend.queue.url": "mq.main.url"}},
 		{"nginx", "deploy/nginx.{region}.conf", nil},
 		{"json", "config/settings.{region}.json", nil},
 		{"shell", "deploy/env.{region}.sh", nil},
@@ -302,7 +302,7 @@ func TestImportPairsAndDryRun(t *testing.T) {
 			t.Errorf("stderr leaks a secret: %s", stderr.String())
 		}
 	}
-	if fmt.Sprint(res.Secrets) != "[app.queue.api_key]" {
+	if fmt.Sprint(res.Secrets) != "[extend.queue.api_key]" {
 		t.Errorf("secrets %v", res.Secrets)
 	}
 }

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// AppRoot is the subtree of a service's own values: paths that match no standard middleware go here.
-const AppRoot = "app"
+// DefaultRoot is the subtree for a service's own settings: values that match no standard middleware
+// go under it. The shipped standard (rules/standard.yaml) keeps free-form settings under `extend`.
+const DefaultRoot = "extend"
 
 // sanitize turns a key into a path segment ([A-Za-z0-9_-]+): other characters become _.
 func sanitize(s string) string {
@@ -42,19 +43,23 @@ func sanitizeAll(segs []string) []string {
 	return out
 }
 
-var (
-	ipWords   = map[string]bool{"host": true, "hostname": true, "ip": true, "addr": true, "address": true, "server": true}
-	portWords = map[string]bool{"port": true}
-	middle    = map[string]string{"mysql": "mysql", "mariadb": "mysql", "db": "mysql", "database": "mysql",
-		"datasource": "mysql", "jdbc": "mysql", "redis": "redis"}
-)
+// leafKinds maps a key's last word to the standard's leaf name; database names only for mysql.
+var leafKinds = map[string]string{
+	"host": "ip", "hostname": "ip", "ip": "ip", "addr": "ip", "address": "ip", "server": "ip",
+	"port": "port", "user": "username", "username": "username",
+	"password": "password", "passwd": "password", "pwd": "password",
+	"database": "database", "dbname": "database", "schema": "database", "name": "database",
+}
+
+var middle = map[string]string{"mysql": "mysql", "mariadb": "mysql", "db": "mysql", "database": "mysql",
+	"datasource": "mysql", "jdbc": "mysql", "redis": "redis"}
 
 func words(s string) []string {
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r == '_' || r == '-' })
 }
 
-// standardPath maps a database or redis host/port key to the standard's mysql.<tag>.ip|port and
-// redis.<tag>.ip|port. It returns "" when the key is not one.
+// standardPath maps a database or redis connection key (host, port, user, password, database) to
+// the standard's mysql.<tag>.<leaf> or redis.<tag>.<leaf>. It returns "" when the key is not one.
 func standardPath(segs []string) string {
 	type part struct {
 		word string
@@ -69,13 +74,8 @@ func standardPath(segs []string) string {
 	if len(parts) < 2 {
 		return ""
 	}
-	kind := ""
-	switch leaf := parts[len(parts)-1].word; {
-	case ipWords[leaf]:
-		kind = "ip"
-	case portWords[leaf]:
-		kind = "port"
-	default:
+	kind, ok := leafKinds[parts[len(parts)-1].word]
+	if !ok {
 		return ""
 	}
 	parts = parts[:len(parts)-1]
@@ -83,6 +83,9 @@ func standardPath(segs []string) string {
 		mw, ok := middle[parts[i].word]
 		if !ok {
 			continue
+		}
+		if kind == "database" && mw != "mysql" {
+			return ""
 		}
 		// The tag: what follows the middleware's name (mysql.orders.host, REDIS_CACHE_HOST), else
 		// what precedes it in the same key (orders_db.host), else main.
@@ -119,29 +122,43 @@ func isSecret(segs []string) bool {
 }
 
 // pathRule names a placeholder: a preferred path, and which segment to vary when it is taken.
+// std marks a path of the standard (middleware connection settings): those values always move to
+// the config repo, even when equal in every region, so the entry is complete.
 type pathRule struct {
 	path string
 	vary int
+	std  bool
 }
 
-// derive names a value from its raw key path: the standard path when it fits, else app.<key path>.
-// prefix (the file's stem) is used for text files whose keys are not structured.
-func derive(segs []string, prefix []string, maps map[string]string) pathRule {
+// namer derives value paths from keys.
+type namer struct {
+	root string            // subtree of the service's own settings
+	maps map[string]string // --map overrides
+}
+
+// derive names a value from its raw key path: the standard path when it fits, else
+// <root>.<prefix>.<key path>. prefix (the file's stem) is used for text files, whose keys are flat.
+func (nm namer) derive(segs []string, prefix []string) pathRule {
 	clean := sanitizeAll(segs)
 	raw := strings.Join(clean, ".")
 	var r pathRule
 	if std := standardPath(segs); std != "" {
-		r = pathRule{path: std, vary: 1}
+		r = pathRule{path: std, vary: 1, std: true}
 	} else {
-		full := append(append([]string{AppRoot}, prefix...), clean...)
+		full := append(append([]string{nm.root}, prefix...), clean...)
 		r = pathRule{path: strings.Join(full, "."), vary: len(full) - 1}
 	}
 	for _, from := range []string{r.path, raw} {
-		if to, ok := mapPath(from, maps); ok {
+		if to, ok := mapPath(from, nm.maps); ok {
 			return pathRule{path: to, vary: strings.Count(to, ".")}
 		}
 	}
 	return r
+}
+
+// forced tells whether a value must become a placeholder even when equal in every region.
+func (nm namer) forced(segs []string, prefix []string) bool {
+	return len(segs) > 0 && (isSecret(segs) || nm.derive(segs, prefix).std)
 }
 
 // mapPath applies the longest --map rule whose source equals p or is a prefix of it (whole segments).

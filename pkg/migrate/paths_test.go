@@ -9,7 +9,7 @@ import (
 )
 
 func TestDerive(t *testing.T) {
-	maps := map[string]string{"app.queue": "rabbitmq.main", "spring.datasource.url": "mysql.main.url"}
+	nm := namer{root: "extend", maps: map[string]string{"extend.queue": "mq.main", "spring.datasource.url": "mysql.main.url"}}
 	cases := []struct {
 		segs   []string
 		prefix string
@@ -22,18 +22,22 @@ func TestDerive(t *testing.T) {
 		{[]string{"spring", "redis", "host"}, "", "redis.main.ip"},
 		{[]string{"REDIS_CACHE_HOST"}, "env", "redis.cache.ip"},
 		{[]string{"DB_PORT"}, "env", "mysql.main.port"},
-		{[]string{"server", "port"}, "", "app.server.port"},
-		{[]string{"server_name"}, "nginx", "app.nginx.server_name"},
+		{[]string{"server", "port"}, "", "extend.server.port"},
+		{[]string{"server_name"}, "nginx", "extend.nginx.server_name"},
+		{[]string{"spring", "datasource", "username"}, "", "mysql.main.username"},
+		{[]string{"db", "name"}, "", "mysql.main.database"},
+		{[]string{"redis", "name"}, "", "extend.redis.name"},
+		{[]string{"container", "name"}, "", "extend.container.name"},
 		{[]string{"spring", "datasource", "url"}, "", "mysql.main.url"}, // --map on the file's key
-		{[]string{"queue", "url"}, "", "rabbitmq.main.url"},             // --map prefix on the derived path
-		{[]string{"my key", "ünï", ""}, "", "app.my_key._n_"},
+		{[]string{"queue", "url"}, "", "mq.main.url"},             // --map prefix on the derived path
+		{[]string{"my key", "ünï", ""}, "", "extend.my_key._n_"},
 	}
 	for _, c := range cases {
 		var prefix []string
 		if c.prefix != "" {
 			prefix = []string{c.prefix}
 		}
-		if got := derive(c.segs, prefix, maps).path; got != c.want {
+		if got := nm.derive(c.segs, prefix).path; got != c.want {
 			t.Errorf("derive(%q) = %s; want %s", c.segs, got, c.want)
 		}
 	}
@@ -118,7 +122,7 @@ func TestRoundTripForms(t *testing.T) {
 			for i, v := range vs {
 				docs[i], _ = newRegionDoc(v.region, v.region+".yaml", "/c/"+v.region+".yaml", nil, false)
 			}
-			got, err := compute(vs, c.format, nil, docs, make([]*values.Node, 2))
+			got, err := compute(vs, c.format, namer{root: DefaultRoot}, docs, make([]*values.Node, 2))
 			if err != nil {
 				t.Fatal(err)
 			}
