@@ -29,7 +29,7 @@ func TestDerive(t *testing.T) {
 		{[]string{"redis", "name"}, "", "extend.redis.name"},
 		{[]string{"container", "name"}, "", "extend.container.name"},
 		{[]string{"spring", "datasource", "url"}, "", "mysql.main.url"}, // --map on the file's key
-		{[]string{"queue", "url"}, "", "mq.main.url"},             // --map prefix on the derived path
+		{[]string{"queue", "url"}, "", "mq.main.url"},                   // --map prefix on the derived path
 		{[]string{"my key", "ünï", ""}, "", "extend.my_key._n_"},
 	}
 	for _, c := range cases {
