@@ -200,6 +200,10 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 		}
 	}
 	sort.Strings(res.Secrets)
+	if n := underRoot(res.Placeholders, o.Root); n > 0 && o.Root == DefaultRoot {
+		res.Warnings = append(res.Warnings, warning(tmpl, 0, "import/extend", fmt.Sprintf(
+			"%d values went under %s: the standard accepts them only for services listed in its whitelist; add this service there, or move them to standard paths with --map", n, o.Root)))
+	}
 	tmplAbs := filepath.Join(o.CodeDir, filepath.FromSlash(tmpl))
 	if old, ok, err := st.read(tmplAbs); err != nil {
 		return nil, cacerr.Usage("import: %w", err)
@@ -211,6 +215,16 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 		st.put(abs, data)
 	}
 	return res, nil
+}
+
+func underRoot(ps []Placeholder, root string) int {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if strings.HasPrefix(p.Path, root+".") {
+			seen[p.Path] = true
+		}
+	}
+	return len(seen)
 }
 
 func contains(xs []string, x string) bool {
@@ -434,6 +448,11 @@ func loadRegionDocs(st *stage, o Options, regions []string) ([]*regionDoc, error
 				rel, abs, data, ok = path.Join(dir, r+".yml"), alt, d, true
 			}
 		}
+		if ok {
+			if _, finds := values.Parse(rel, data); len(finds) > 0 {
+				return nil, cacerr.Usage("import: fix %s first: %s", rel, finds[0])
+			}
+		}
 		d, err := newRegionDoc(r, rel, abs, data, ok)
 		if err != nil {
 			return nil, cacerr.Usage("import: %w", err)
@@ -494,6 +513,9 @@ func printResult(w io.Writer, r *Result) {
 	}
 	for _, f := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", f)
+	}
+	for _, p := range r.Secrets {
+		fmt.Fprintf(w, "secret: %s (mark it secret: true in the standard)\n", p)
 	}
 	verb := "would write"
 	if r.Written {

@@ -253,6 +253,9 @@ func TestImportRefusesAndLeavesDiskUntouched(t *testing.T) {
 
 func TestImportUsageErrors(t *testing.T) {
 	code := copyTree(t, "toml")
+	broken := t.TempDir()
+	os.MkdirAll(filepath.Join(broken, "svc"), 0o755)
+	os.WriteFile(filepath.Join(broken, "svc", "sg.yaml"), []byte("a: 1\na: 2\n"), 0o644)
 	cases := []struct {
 		name string
 		o    Options
@@ -262,6 +265,7 @@ func TestImportUsageErrors(t *testing.T) {
 		{"no token", Options{CodeDir: code, ConfigDir: t.TempDir(), Pattern: "conf/app.toml"}, "exactly once"},
 		{"no match", Options{CodeDir: code, ConfigDir: t.TempDir(), Pattern: "conf/x.{region}.toml"}, "no file matches"},
 		{"bad map", Options{CodeDir: code, ConfigDir: t.TempDir(), Pattern: "conf/app.{region}.toml", Map: map[string]string{"a": "b c"}}, "segments"},
+		{"broken region file", Options{CodeDir: code, ConfigDir: broken, USN: "svc", Pattern: "conf/app.{region}.toml"}, "fix svc/sg.yaml first"},
 		{"both", Options{CodeDir: code, ConfigDir: t.TempDir(), Pattern: "conf/app.{region}.toml", Pairs: map[string]string{"conf/app.sg.toml": "sg"}}, "not both"},
 	}
 	for _, c := range cases {

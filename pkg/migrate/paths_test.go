@@ -2,8 +2,11 @@ package migrate
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -133,5 +136,28 @@ func TestRoundTripForms(t *testing.T) {
 				t.Errorf("template %q: only the value may be replaced", got.template)
 			}
 		})
+	}
+}
+
+// TestVerifyCatchesMismatch tampers with a computed region file: the verifier must name the file
+// and the first line that would differ.
+func TestVerifyCatchesMismatch(t *testing.T) {
+	vs := []*variant{
+		{region: "a", file: "app.a.ini", data: []byte("[s]\nx = 1\ny = p\n")},
+		{region: "b", file: "app.b.ini", data: []byte("[s]\nx = 1\ny = q\n")},
+	}
+	docs := make([]*regionDoc, 2)
+	for i, v := range vs {
+		docs[i], _ = newRegionDoc(v.region, v.region+".yaml", "/c/"+v.region+".yaml", nil, false)
+	}
+	c, err := compute(vs, FormatINI, namer{root: DefaultRoot}, docs, make([]*values.Node, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs[1].set("extend.s.y", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "tampered"})
+	_, err = verify(vs, c.template, docs, make([]*values.Node, 2))
+	var ve *VerifyError
+	if !errors.As(err, &ve) || ve.File != "app.b.ini" || ve.Region != "b" || ve.Line != 3 {
+		t.Fatalf("err = %#v; want a VerifyError at app.b.ini:3", err)
 	}
 }
