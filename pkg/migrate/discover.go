@@ -35,6 +35,13 @@ func discover(o Options) ([]Source, string, error) {
 		}
 	case len(o.Pairs) > 0:
 		for f, r := range o.Pairs {
+			if filepath.IsAbs(f) {
+				rel, err := filepath.Rel(o.CodeDir, f)
+				if err != nil || strings.HasPrefix(rel, "..") {
+					return nil, "", cacerr.Usage("import: --file %s is outside the code repo %s", f, o.CodeDir)
+				}
+				f = rel
+			}
 			f = path.Clean(filepath.ToSlash(f))
 			p, ok := patternOf(f, r)
 			if !ok {

@@ -193,7 +193,7 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 		return res, nil
 	}
 	template, files := c.template, c.files
-	for _, p := range c.out.placeholderLines(template) {
+	for _, p := range c.out.placeholderLines() {
 		res.Placeholders = append(res.Placeholders, p)
 		if p.Secret && !contains(res.Secrets, p.Path) {
 			res.Secrets = append(res.Secrets, p.Path)
@@ -312,7 +312,7 @@ func (o output) render() []byte {
 	return b.Bytes()
 }
 
-func (o output) placeholderLines(template []byte) []Placeholder {
+func (o output) placeholderLines() []Placeholder {
 	var ps []Placeholder
 	line := 1
 	for _, p := range o.pieces {
