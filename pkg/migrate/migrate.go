@@ -11,8 +11,16 @@
 //   - Where the regions have different lines (a line present in one region only), the whole differing
 //     block becomes one placeholder and a warning (rule import/structure, file:line) asks for a manual
 //     merge. The result is still lossless.
-//   - Secret-looking keys always become placeholders, even when equal everywhere; their paths are
-//     listed, their values never printed.
+//   - Secret-looking keys (password, secret, token, api_key, private_key, credential ...) and the
+//     standard's middleware settings always become placeholders, even when equal everywhere; secret
+//     paths are listed, their values never printed.
+//
+// Naming: a database or redis host/port/user/password/database key maps to the standard's
+// mysql.<tag>.ip|domain|port|username|password|database (redis.<tag>... likewise; the tag comes from
+// the section, else main); --map overrides; anything else goes under <root>.<key path> (root
+// "extend" by default, where the shipped standard accepts free-form keys). Text files use the
+// nearest identifier before a value: <root>.<file stem>.<identifier>, else .line<N>. A path already
+// holding another value in a region file gets a _2, _3 ... suffix; equal values share one path.
 //
 // Import verifies its own result before writing anything: every region's values file is parsed with
 // values.Parse (layered over _global/<region>.yaml when present) and the template rendered with it
