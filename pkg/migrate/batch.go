@@ -10,16 +10,45 @@ import (
 	"strings"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/report"
 )
 
 // JobReport is the outcome of one job of a batch.
 type JobReport struct {
-	USN     string  `json:"usn"`
-	Source  string  `json:"source"` // the pattern, or the files given
-	Result  *Result `json:"result,omitempty"`
-	Error   string  `json:"error,omitempty"`
-	Exit    int     `json:"exit"` // the job's exit class: 0 ok, 1 findings, 2 usage
-	Skipped bool    `json:"skipped,omitempty"`
+	USN     string          `json:"usn"`
+	Source  string          `json:"source"` // the pattern, or the files given
+	Result  *Result         `json:"result,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Failure *report.Finding `json:"failure,omitempty"` // the error as a finding
+	Exit    int             `json:"exit"`              // the job's exit class: 0 ok, 1 findings, 2 usage
+	Skipped bool            `json:"skipped,omitempty"`
+}
+
+// Findings lists every warning and every failed job as findings (paths relative to each job's code
+// dir), for the shared report formats (text, json, junit, github, gitlab, sarif).
+func (r *BatchReport) Findings() []report.Finding {
+	var fs []report.Finding
+	for _, j := range r.Jobs {
+		if j.Result != nil {
+			fs = append(fs, j.Result.Warnings...)
+		}
+		if j.Failure != nil {
+			fs = append(fs, *j.Failure)
+		}
+	}
+	return fs
+}
+
+// failure turns a job's error into a finding: a VerifyError keeps its file and line.
+func failure(err error) *report.Finding {
+	f := &report.Finding{Rule: "import/failed", Message: err.Error(), Severity: report.SeverityError}
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		f.Pos = report.Pos{File: ve.File, Line: ve.Line}
+		f.Region, f.Rule = ve.Region, "import/verify"
+		f.Message = fmt.Sprintf("import would not reproduce this file (%s); nothing was written: merge this file by hand", ve.Reason)
+	}
+	return f
 }
 
 // BatchReport is the report of ImportBatch.
@@ -50,7 +79,7 @@ func ImportBatch(ctx context.Context, jobs []Options) (*BatchReport, error) {
 		res, err := importInto(ctx, child, o)
 		switch {
 		case err != nil:
-			jr.Error, jr.Exit = err.Error(), cacerr.ExitCode(err)
+			jr.Error, jr.Exit, jr.Failure = err.Error(), cacerr.ExitCode(err), failure(err)
 			worst = max(worst, jr.Exit)
 			rep.Failed++
 		case res.Template != "" && len(res.Placeholders) == 0:

@@ -360,6 +360,13 @@ func TestImportBatch(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Jobs) != 5 || back.Jobs[2].Exit != 1 {
 		t.Errorf("json report: %v %+v", err, back)
 	}
+	var rules []string
+	for _, f := range rep.Findings() {
+		rules = append(rules, f.Rule+"@"+f.Pos.String())
+	}
+	if got := strings.Join(rules, " "); !strings.Contains(got, "import/verify@app.sg.properties:1") || !strings.Contains(got, "import/extend@") {
+		t.Errorf("findings %s", got)
+	}
 	// Both files of orders share its region files; every original is reproduced.
 	for _, c := range []struct{ dir, tmpl, file string }{
 		{"toml", "conf/CacRegion_app.toml", "conf/app.%s.toml"},
