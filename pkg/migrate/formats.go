@@ -154,8 +154,9 @@ func (v *variant) scanYAML() bool {
 				walk(n.Content[i+1], child)
 			}
 		case yaml.SequenceNode:
+			names := itemNames(n)
 			for i, c := range n.Content {
-				walk(c, appendSeg(segs, strconv.Itoa(i)))
+				walk(c, appendSeg(segs, names[i]))
 			}
 		case yaml.ScalarNode:
 			v.yamlScalar(n, segs)
@@ -169,6 +170,40 @@ func (v *variant) scanYAML() bool {
 		walk(d, segs)
 	}
 	return true
+}
+
+// itemNames names the items of a list: by their name (or id, key) field when every item is a
+// mapping with a distinct one (Kubernetes containers, env), else by index.
+func itemNames(seq *yaml.Node) []string {
+	names := make([]string, len(seq.Content))
+	for _, field := range []string{"name", "id", "key"} {
+		seen := map[string]bool{}
+		ok := true
+		for i, c := range seq.Content {
+			var v *yaml.Node
+			if c.Kind == yaml.MappingNode {
+				v = mapValue(c, field)
+			}
+			if v == nil || v.Kind != yaml.ScalarNode || v.Value == "" || seen[sanitize(v.Value)] || isIndex(v.Value) {
+				ok = false
+				break
+			}
+			seen[sanitize(v.Value)] = true
+			names[i] = v.Value
+		}
+		if ok && len(seq.Content) > 0 {
+			return names
+		}
+	}
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	return names
+}
+
+func isIndex(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
 }
 
 // docName names one document of a multi-document file: <kind>_<metadata.name> for Kubernetes

@@ -109,13 +109,15 @@ var secretWords = []string{"password", "passwd", "pwd", "secret", "token", "apik
 	"private_key", "privatekey", "private-key", "credential", "access_key", "accesskey"}
 
 func isSecret(segs []string) bool {
-	if len(segs) == 0 {
-		return false
-	}
-	k := strings.ToLower(segs[len(segs)-1])
-	for _, w := range secretWords {
-		if strings.Contains(k, w) {
-			return true
+	for i := len(segs) - 1; i >= 0; i-- {
+		k := strings.ToLower(segs[i])
+		for _, w := range secretWords {
+			if strings.Contains(k, w) {
+				return true
+			}
+		}
+		if k != "value" && k != "val" { // env: [{name: DB_PASSWORD, value: ...}] names the secret one up
+			return false
 		}
 	}
 	return false

@@ -65,6 +65,9 @@ func TestIsSecret(t *testing.T) {
 			t.Errorf("isSecret(%s) = %v", key, got)
 		}
 	}
+	if !isSecret([]string{"env", "DB_PASSWORD", "value"}) || isSecret([]string{"env", "REGION", "value"}) {
+		t.Error("isSecret must look through a k8s env item's value to its name")
+	}
 }
 
 // TestScalarFor checks that values which YAML would read as another type or form are quoted, and
