@@ -135,6 +135,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newSchemaCmd(c, e),
 		newDiffCmd(c, e),
 		newScanCmd(c, e),
+		newImportCmd(c, e),
 	)
 	return root
 }

@@ -159,4 +159,3 @@ func fromConfigRepo(cmd *cobra.Command, c *common, e env, opt *scan.Options) err
 	opt.Regions = slices.Compact(opt.Regions)
 	return nil
 }
-
