@@ -38,8 +38,9 @@ type Options struct {
 	URL string
 	// Branch is the requested branch (see ResolveBranch); empty means the remote's default branch.
 	Branch string
-	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> and updates it
-	// incrementally on later fetches. One build at a time should use a given cache directory.
+	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> (repo.git, and the
+	// checked-out files in tree) and updates it incrementally on later fetches. Without it the
+	// objects stay in memory and the files go to a temporary directory.
 	Cache string
 	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
 	OfflineFallback bool
@@ -57,7 +58,7 @@ type Options struct {
 
 // Result is a checked-out config repo.
 type Result struct {
-	Dir       string        // work tree on disk; read the config from here
+	Dir       string        // the config files on disk (no .git inside); read the config from here
 	URL       string        // the config repo address, redacted
 	Requested string        // the branch asked for (Options.Branch)
 	Branch    string        // the branch checked out; "" for a plain directory
@@ -127,8 +128,9 @@ type fetcher struct {
 	rem         *remote
 	res         *Result
 	repo        *git.Repository
-	fresh       bool // repo was created by this Fetch (not a cached clone from an earlier build)
-	incremental bool // the last fetch had no depth limit (a cached clone updated in place)
+	cacheDir    string // Cache/<key> when caching
+	fresh       bool   // repo was created by this Fetch (not a cached clone from an earlier build)
+	incremental bool   // the last fetch had no depth limit (a cached clone updated in place)
 }
 
 func (f *fetcher) result(err error) (*Result, error) {
@@ -157,11 +159,9 @@ func (f *fetcher) plainDir(path string) (bool, error) {
 }
 
 func (f *fetcher) fetch(ctx context.Context) error {
-	dir, err := f.open(false)
-	if err != nil {
+	if err := f.open(false); err != nil {
 		return err
 	}
-	f.res.Dir = dir
 	branch, err := f.fetchBranch(ctx)
 	if err != nil {
 		if c, _ := classify(err); c == transient && f.o.OfflineFallback && !f.fresh && ctx.Err() == nil {
@@ -175,7 +175,7 @@ func (f *fetcher) fetch(ctx context.Context) error {
 		// The branch was rewritten upstream and the incremental fetch assumed history a shallow
 		// clone does not have: start the cache afresh.
 		fmt.Fprintf(f.o.Stderr, "cac: cached clone of %s lacks objects after a history rewrite; cloning it again\n", f.rem)
-		if _, err := f.open(true); err != nil {
+		if err := f.open(true); err != nil {
 			return err
 		}
 		if branch, err = f.fetchBranch(ctx); err != nil {
@@ -212,39 +212,37 @@ func (f *fetcher) complete(branch string) bool {
 	}
 }
 
-// open prepares the repository to fetch into: the cached clone when Options.Cache is set (created
-// on first use, started afresh when unreadable or when restart is set), else a new temporary
-// directory.
-func (f *fetcher) open(restart bool) (string, error) {
-	var dir string
+// open prepares the repository to fetch into: in memory without Options.Cache, else the bare
+// repository Cache/<key>/repo.git (created on first use, started afresh when unreadable or when
+// restart is set).
+func (f *fetcher) open(restart bool) error {
 	f.fresh = true
+	var repo *git.Repository
+	var err error
 	if f.o.Cache == "" {
-		d, err := os.MkdirTemp("", "cac-config-")
-		if err != nil {
-			return "", cacerr.Usage("config repo clone: %w", err)
-		}
-		dir, f.res.cleanup = d, d
+		repo, err = git.Init(memory.NewStorage(), nil)
 	} else {
 		sum := sha256.Sum256([]byte(f.rem.display))
-		dir = filepath.Join(f.o.Cache, hex.EncodeToString(sum[:8]))
-		if repo, err := git.PlainOpen(dir); err == nil && !restart {
+		f.cacheDir = filepath.Join(f.o.Cache, hex.EncodeToString(sum[:8]))
+		gitDir := filepath.Join(f.cacheDir, "repo.git")
+		if repo, err := git.PlainOpen(gitDir); err == nil && !restart {
 			f.repo, f.fresh = repo, false
-			return dir, nil
+			return nil
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			return "", cacerr.Usage("config repo cache: %w", err)
+		if err := os.RemoveAll(gitDir); err != nil {
+			return cacerr.Usage("config repo cache: %w", err)
 		}
+		repo, err = git.PlainInit(gitDir, true)
 	}
-	repo, err := git.PlainInit(dir, false)
 	if err != nil {
-		return "", cacerr.Usage("config repo clone in %s: %w", dir, err)
+		return cacerr.Usage("config repo clone: %w", err)
 	}
 	// The remote keeps only the redacted address: credentials never reach disk.
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{f.rem.display}}); err != nil {
-		return "", cacerr.Usage("config repo clone in %s: %w", dir, err)
+		return cacerr.Usage("config repo clone: %w", err)
 	}
 	f.repo = repo
-	return dir, nil
+	return nil
 }
 
 // fetchBranch fetches the requested branch, or the default branch when it does not exist, into
@@ -359,28 +357,43 @@ func headBranch(refs []*plumbing.Reference) string {
 	return match
 }
 
-// checkout points the local branch at the fetched commit and checks it out, discarding whatever
-// an earlier build left in a cached work tree.
+// checkout writes the files of the fetched tip of branch to a new directory: a temporary one
+// (removed by Result.Close), or Cache/<key>/tree, replaced whole so nothing an earlier build left
+// survives.
 func (f *fetcher) checkout(branch string) error {
-	remoteRef, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
+	ref, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
 	if err != nil {
 		return cacerr.Usage("config repo %s: fetched branch %s is missing locally: %w", f.rem, branch, err)
 	}
-	local := plumbing.NewBranchReferenceName(branch)
-	if err := f.repo.Storer.SetReference(plumbing.NewHashReference(local, remoteRef.Hash())); err != nil {
-		return cacerr.Usage("config repo checkout: %w", err)
+	c, err := f.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return cacerr.Usage("config repo %s: read commit %s: %w", f.rem, ref.Hash(), err)
 	}
-	wt, err := f.repo.Worktree()
+	parent := f.cacheDir // "" = the system's temporary directory
+	dir, err := os.MkdirTemp(parent, "cac-config-")
 	if err != nil {
 		return cacerr.Usage("config repo checkout: %w", err)
 	}
-	if err := wt.Checkout(&git.CheckoutOptions{Branch: local, Force: true}); err != nil {
-		return cacerr.Usage("config repo checkout of %s in %s: %w", branch, f.res.Dir, err)
+	if err := writeFiles(c, dir); err != nil {
+		_ = os.RemoveAll(dir)
+		return cacerr.Usage("config repo %s: check out %s: %w", f.rem, branch, err)
 	}
-	if err := wt.Clean(&git.CleanOptions{Dir: true}); err != nil {
-		return cacerr.Usage("config repo clean %s: %w", f.res.Dir, err)
+	if f.cacheDir == "" {
+		_ = f.res.Close()
+		f.res.cleanup = dir
+	} else {
+		final := filepath.Join(f.cacheDir, "tree")
+		if err := os.RemoveAll(final); err != nil {
+			_ = os.RemoveAll(dir)
+			return cacerr.Usage("config repo cache: %w", err)
+		}
+		if err := os.Rename(dir, final); err != nil {
+			_ = os.RemoveAll(dir)
+			return cacerr.Usage("config repo cache: %w", err)
+		}
+		dir = final
 	}
-	f.res.Branch, f.res.Commit = branch, remoteRef.Hash().String()
+	f.res.Dir, f.res.Branch, f.res.Commit = dir, branch, c.Hash.String()
 	return nil
 }
 

@@ -141,9 +141,8 @@ func TestFetchBranchWithToken(t *testing.T) {
 	if progress.Len() == 0 {
 		t.Error("no progress written")
 	}
-	shallow := readFile(t, filepath.Join(res.Dir, ".git", "shallow"))
-	if strings.TrimSpace(shallow) != res.Commit {
-		t.Errorf(".git/shallow = %q, want the one fetched commit", shallow)
+	if _, err := os.Stat(filepath.Join(res.Dir, ".git")); !os.IsNotExist(err) {
+		t.Errorf("Dir holds a .git: %v", err)
 	}
 	dir := res.Dir
 	if err := res.Close(); err != nil {
@@ -216,11 +215,11 @@ func TestFetchAuthFailures(t *testing.T) {
 
 	t.Run("right token in URL", func(t *testing.T) {
 		u := strings.Replace(fx.url, "http://", "http://x:"+token+"@", 1)
-		res, _ := fetch(t, Options{URL: u, Branch: "feature-x"})
+		res, _ := fetch(t, Options{URL: u, Branch: "feature-x", Cache: t.TempDir()})
 		if res.URL != fx.url {
 			t.Errorf("URL = %q, want it redacted to %q", res.URL, fx.url)
 		}
-		cfg := readFile(t, filepath.Join(res.Dir, ".git", "config"))
+		cfg := readFile(t, filepath.Join(res.Dir, "..", "repo.git", "config"))
 		if strings.Contains(cfg, token) {
 			t.Errorf("token written to .git/config:\n%s", cfg)
 		}
@@ -277,6 +276,15 @@ func TestFetchRetriesCutPack(t *testing.T) {
 	if got := readFile(t, filepath.Join(res.Dir, "svc/big.txt")); got != noise(64<<10) {
 		t.Errorf("svc/big.txt differs after a retried cut pack (%d bytes)", len(got))
 	}
+
+	for range 4 {
+		fx.srv.Inject(gitserver.Fault{}, gitserver.Fault{CutAfter: 4 << 10})
+	}
+	err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "trunk"})
+	want := fmt.Sprintf("fetch config repo %s (branch trunk): connection cut mid-transfer after 4 attempts", fx.url)
+	if err.Error() != want || cacerr.ExitCode(err) != 3 {
+		t.Errorf("error = %q (exit %d)\nwant    %q", err, cacerr.ExitCode(err), want)
+	}
 }
 
 func TestFetchConnectionRefused(t *testing.T) {
@@ -308,7 +316,8 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	cache := t.TempDir()
 	first, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
 	firstBytes := fx.srv.BytesSent()
-	marker := filepath.Join(first.Dir, ".git", "cac-test-marker")
+	gitDir := filepath.Join(first.Dir, "..", "repo.git")
+	marker := filepath.Join(gitDir, "cac-test-marker")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +348,7 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	if secondBytes*4 > firstBytes {
 		t.Errorf("second fetch sent %d bytes, first %d: not incremental", secondBytes, firstBytes)
 	}
-	if out, err := exec.Command("git", "-C", second.Dir, "fsck").CombinedOutput(); err != nil {
+	if out, err := exec.Command("git", "--git-dir", gitDir, "fsck").CombinedOutput(); err != nil {
 		t.Errorf("git fsck of the cached clone: %v\n%s", err, out)
 	}
 
