@@ -357,9 +357,8 @@ func headBranch(refs []*plumbing.Reference) string {
 	return match
 }
 
-// checkout writes the files of the fetched tip of branch to a new directory: a temporary one
-// (removed by Result.Close), or Cache/<key>/tree, replaced whole so nothing an earlier build left
-// survives.
+// checkout writes the files of the fetched tip of branch: to a new temporary directory (removed by
+// Result.Close), or over Cache/<key>/tree, rewriting only what differs.
 func (f *fetcher) checkout(branch string) error {
 	ref, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
 	if err != nil {
@@ -369,29 +368,16 @@ func (f *fetcher) checkout(branch string) error {
 	if err != nil {
 		return cacerr.Usage("config repo %s: read commit %s: %w", f.rem, ref.Hash(), err)
 	}
-	parent := f.cacheDir // "" = the system's temporary directory
-	dir, err := os.MkdirTemp(parent, "cac-config-")
-	if err != nil {
-		return cacerr.Usage("config repo checkout: %w", err)
-	}
-	if err := writeFiles(c, dir); err != nil {
-		_ = os.RemoveAll(dir)
-		return cacerr.Usage("config repo %s: check out %s: %w", f.rem, branch, err)
-	}
+	dir := filepath.Join(f.cacheDir, "tree")
 	if f.cacheDir == "" {
+		if dir, err = os.MkdirTemp("", "cac-config-"); err != nil {
+			return cacerr.Usage("config repo checkout: %w", err)
+		}
 		_ = f.res.Close()
 		f.res.cleanup = dir
-	} else {
-		final := filepath.Join(f.cacheDir, "tree")
-		if err := os.RemoveAll(final); err != nil {
-			_ = os.RemoveAll(dir)
-			return cacerr.Usage("config repo cache: %w", err)
-		}
-		if err := os.Rename(dir, final); err != nil {
-			_ = os.RemoveAll(dir)
-			return cacerr.Usage("config repo cache: %w", err)
-		}
-		dir = final
+	}
+	if err := syncFiles(f.repo.Storer, c, dir); err != nil {
+		return cacerr.Usage("config repo %s: check out %s in %s: %w", f.rem, branch, dir, err)
 	}
 	f.res.Dir, f.res.Branch, f.res.Commit = dir, branch, c.Hash.String()
 	return nil
