@@ -40,7 +40,9 @@ type Options struct {
 	Branch string
 	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> (repo.git, and the
 	// checked-out files in tree) and updates it incrementally on later fetches. Without it the
-	// objects stay in memory and the files go to a temporary directory.
+	// objects stay in memory and the files go to a temporary directory. A cached Result's Dir is
+	// rewritten by the next Fetch of the same URL into the same Cache; one build at a time per
+	// Cache directory.
 	Cache string
 	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
 	OfflineFallback bool

@@ -29,6 +29,7 @@ func classify(err error) (class, string) {
 	err = unwrapGoGit(err)
 	var he *githttp.Err
 	var ne net.Error
+	var dns *net.DNSError
 	switch {
 	case errors.As(err, &he):
 		code := he.StatusCode()
@@ -43,6 +44,10 @@ func classify(err error) (class, string) {
 		return notFound, "repository not found"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return transient, "connection refused"
+	case errors.As(err, &dns):
+		return transient, "cannot resolve host " + dns.Name // offline, or a DNS hiccup
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return transient, "network unreachable"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
 		return transient, "connection reset"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
