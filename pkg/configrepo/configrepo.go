@@ -106,7 +106,7 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 		o.Stderr = io.Discard
 	}
 	if o.URL == "" {
-		return nil, cacerr.Usage("no config repo: set --config-repo, CAC_CONFIG_REPO or configRepo in .cac.yaml")
+		return nil, cacerr.Usage("no config repo: set --config-repo, CAC_CONFIG_REPO, or config-repo in .cac.yaml")
 	}
 	rem, err := newRemote(o.URL, o.Getenv)
 	if err != nil {

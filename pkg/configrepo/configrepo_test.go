@@ -411,6 +411,8 @@ func TestFetchOfflineFallback(t *testing.T) {
 	fx := newFixture(t, gitserver.Options{})
 	cache := t.TempDir()
 	first, _ := fetch(t, Options{URL: fx.url, Branch: "feature-x", Cache: cache})
+	fellBack := t.TempDir()
+	fetch(t, Options{URL: fx.url, Branch: "nope", Cache: fellBack})
 	fx.srv.Close()
 
 	err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "feature-x", Cache: cache, Retries: -1})
@@ -426,6 +428,15 @@ func TestFetchOfflineFallback(t *testing.T) {
 		"cac: WARNING: using the cached clone of branch \"feature-x\" at commit %s; it may be out of date\n", fx.url, first.Commit)
 	if stderr != want {
 		t.Errorf("stderr = %q\nwant     %q", stderr, want)
+	}
+
+	// A branch that fell back to the default branch online does so offline too.
+	res, stderr = fetch(t, Options{URL: fx.url, Branch: "nope", Cache: fellBack, OfflineFallback: true, Retries: -1})
+	if !res.Offline || !res.Fallback || res.Branch != "trunk" || res.Commit != revParse(t, fx.bare, "trunk") {
+		t.Errorf("offline fallback to the default branch: %+v", res)
+	}
+	if !strings.Contains(stderr, `using the cached clone of branch "trunk"`) {
+		t.Errorf("stderr = %q", stderr)
 	}
 
 	// A branch never fetched falls back to the default branch only if the cache knows it.
