@@ -72,11 +72,20 @@ type Result struct {
 	Elapsed   time.Duration // time Fetch took
 
 	cleanup string // temporary clone removed by Close
+	unlock  func() // releases the cache lock, held until Close
 }
 
-// Close removes a temporary clone. Cached clones and plain directories are left alone.
+// Close removes a temporary clone and releases the cache lock. Cached clones and plain
+// directories are left alone.
 func (r *Result) Close() error {
-	if r == nil || r.cleanup == "" {
+	if r == nil {
+		return nil
+	}
+	if r.unlock != nil {
+		r.unlock()
+		r.unlock = nil
+	}
+	if r.cleanup == "" {
 		return nil
 	}
 	dir := r.cleanup
@@ -118,6 +127,12 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 		if err != nil || plain {
 			f.res.Elapsed = time.Since(start)
 			return f.result(err)
+		}
+	}
+	if o.Cache != "" {
+		// Concurrent builds on one runner share the cache: one at a time per cached repository.
+		if f.res.unlock, err = lockCache(o.Cache, rem.display); err != nil {
+			return nil, err
 		}
 	}
 	err = f.fetch(ctx)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,11 @@ func fetch(t *testing.T, o Options) (*Result, string) {
 	if err != nil {
 		t.Fatalf("Fetch: %v\nstderr: %s", err, stderr.String())
 	}
-	t.Cleanup(func() { res.Close() })
+	if o.Cache != "" {
+		res.Close() // releases the cache lock; a cached tree stays for the test to read
+	} else {
+		t.Cleanup(func() { res.Close() })
+	}
 	return res, stderr.String()
 }
 
@@ -478,7 +483,7 @@ func TestFetchPlainDirectory(t *testing.T) {
 	}
 	res, stderr := fetch(t, Options{URL: dir, Branch: "feature-x"})
 	want := Result{Dir: dir, URL: dir, Requested: "feature-x", Plain: true, Elapsed: res.Elapsed}
-	if *res != want {
+	if !reflect.DeepEqual(*res, want) {
 		t.Errorf("result = %+v\nwant     %+v", *res, want)
 	}
 	if stderr != "cac: config repo "+dir+" is not a git repository; using the directory as it is\n" {
@@ -526,9 +531,11 @@ func BenchmarkFetch(b *testing.B) {
 	}{{"clone", ""}, {"cached", b.TempDir()}} {
 		b.Run(bc.name, func(b *testing.B) {
 			if bc.cache != "" { // warm the cache: the loop measures updates with nothing new
-				if _, err := Fetch(context.Background(), Options{URL: srv.RepoURL("config.git"), Branch: "main", Cache: bc.cache}); err != nil {
+				res, err := Fetch(context.Background(), Options{URL: srv.RepoURL("config.git"), Branch: "main", Cache: bc.cache})
+				if err != nil {
 					b.Fatal(err)
 				}
+				res.Close()
 			}
 			before := srv.BytesSent()
 			for b.Loop() {
