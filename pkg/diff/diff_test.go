@@ -1,31 +1,18 @@
 package diff
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cacproj/cac/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// golden compares got with testdata/<test name>.golden, rewriting it with -update.
-func golden(t *testing.T, got string) {
+// checkGolden compares got with testdata/<test name, / as _>.golden (-update rewrites it).
+func checkGolden(t *testing.T, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", "_")+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update to accept):\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", "_")+".golden"), []byte(got))
 }
 
 func TestUnified(t *testing.T) {

@@ -21,5 +21,5 @@ func TestWriteJSON(t *testing.T) {
 	if !back.Changed || back.Totals != fixtureResult().Totals {
 		t.Errorf("round trip: changed=%v totals=%+v", back.Changed, back.Totals)
 	}
-	golden(t, sb.String())
+	checkGolden(t, sb.String())
 }

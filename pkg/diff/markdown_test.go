@@ -12,7 +12,7 @@ func TestMarkdown(t *testing.T) {
 	if len(parts) != 1 {
 		t.Fatalf("%d parts, want 1", len(parts))
 	}
-	golden(t, parts[0])
+	checkGolden(t, parts[0])
 }
 
 func TestMarkdownNoChange(t *testing.T) {
@@ -35,7 +35,7 @@ func TestMarkdownSplit(t *testing.T) {
 	base["eu-west"]["conf/limits.conf"], head["eu-west"]["conf/limits.conf"] = []byte(b.String()), []byte(h.String())
 	res := Compute(base, head, Options{Secrets: fixtureSecrets})
 	parts := Markdown(res, MarkdownOptions{USN: "svc", Limit: 2048, MaxParts: 20})
-	golden(t, strings.Join(parts, "\n=== next part ===\n"))
+	checkGolden(t, strings.Join(parts, "\n=== next part ===\n"))
 	checkParts(t, parts, 2048)
 	if len(parts) < 3 || !strings.Contains(strings.Join(parts, ""), "limits.conf (+119 −119, continued)") {
 		t.Errorf("want conf/limits.conf cut across parts, got %d parts", len(parts))

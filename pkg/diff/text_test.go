@@ -10,7 +10,7 @@ func TestWriteText(t *testing.T) {
 	if err := WriteText(&sb, fixtureResult(), false); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, sb.String())
+	checkGolden(t, sb.String())
 }
 
 func TestWriteTextColor(t *testing.T) {
@@ -18,7 +18,7 @@ func TestWriteTextColor(t *testing.T) {
 	if err := WriteText(&sb, fixtureResult(), true); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, sb.String())
+	checkGolden(t, sb.String())
 }
 
 func TestWriteTextBinary(t *testing.T) {

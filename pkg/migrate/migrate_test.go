@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,12 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cacproj/cac/internal/golden"
+
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/placeholder"
 	"github.com/cacproj/cac/pkg/values"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // copyTree copies testdata/samples/<name> into a fresh directory.
 func copyTree(t *testing.T, name string) string {
@@ -106,23 +105,7 @@ func summary(r *Result) string {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	golden := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file; got:\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 func TestImportGolden(t *testing.T) {

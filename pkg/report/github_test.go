@@ -1,9 +1,13 @@
 package report
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/cacproj/cac/internal/golden"
+)
 
 func TestGitHub(t *testing.T) {
-	golden(t, render(t, "github", sample(), Options{}))
+	golden.Assert(t, render(t, "github", sample(), Options{}))
 }
 
 func TestGitHubEscaping(t *testing.T) {

@@ -3,10 +3,12 @@ package report
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/cacproj/cac/internal/golden"
 )
 
 func TestGitLab(t *testing.T) {
-	golden(t, render(t, "gitlab", sample(), Options{}))
+	golden.Assert(t, render(t, "gitlab", sample(), Options{}))
 }
 
 func TestGitLabFingerprint(t *testing.T) {

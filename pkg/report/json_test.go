@@ -3,12 +3,14 @@ package report
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/cacproj/cac/internal/golden"
 )
 
 func TestJSON(t *testing.T) {
 	t.Run("sample", func(t *testing.T) {
 		out := render(t, "json", sample(), Options{})
-		golden(t, out)
+		golden.Assert(t, out)
 		var back jsonReport
 		if err := json.Unmarshal(out, &back); err != nil {
 			t.Fatal(err)
@@ -17,5 +19,5 @@ func TestJSON(t *testing.T) {
 			t.Errorf("round trip: %+v", back.Summary)
 		}
 	})
-	t.Run("empty", func(t *testing.T) { golden(t, render(t, "json", nil, Options{})) })
+	t.Run("empty", func(t *testing.T) { golden.Assert(t, render(t, "json", nil, Options{})) })
 }

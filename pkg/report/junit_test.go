@@ -3,12 +3,14 @@ package report
 import (
 	"encoding/xml"
 	"testing"
+
+	"github.com/cacproj/cac/internal/golden"
 )
 
 func TestJUnit(t *testing.T) {
 	t.Run("sample", func(t *testing.T) {
 		out := render(t, "junit", sample(), Options{Tool: "cac validate"})
-		golden(t, out)
+		golden.Assert(t, out)
 		var back junitSuites
 		if err := xml.Unmarshal(out, &back); err != nil {
 			t.Fatalf("not valid XML: %v", err)
@@ -21,5 +23,5 @@ func TestJUnit(t *testing.T) {
 			t.Errorf("escaped message did not round-trip: %q", got)
 		}
 	})
-	t.Run("empty", func(t *testing.T) { golden(t, render(t, "junit", nil, Options{Tool: "cac scan"})) })
+	t.Run("empty", func(t *testing.T) { golden.Assert(t, render(t, "junit", nil, Options{Tool: "cac scan"})) })
 }

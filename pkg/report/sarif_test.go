@@ -3,11 +3,13 @@ package report
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/cacproj/cac/internal/golden"
 )
 
 func TestSARIF(t *testing.T) {
 	out := render(t, "sarif", sample(), Options{Version: "1.2.3"})
-	golden(t, out)
+	golden.Assert(t, out)
 	var back sarifLog
 	if err := json.Unmarshal(out, &back); err != nil {
 		t.Fatal(err)

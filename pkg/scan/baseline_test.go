@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cacproj/cac/internal/golden"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/report"
 )
@@ -44,7 +45,7 @@ func TestBaseline(t *testing.T) {
 	if err := WriteBaseline(&b, accepted); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, b.Bytes())
+	golden.Assert(t, b.Bytes())
 	path := filepath.Join(dir, "cac-scan-baseline.json")
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

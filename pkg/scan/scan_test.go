@@ -3,36 +3,13 @@ package scan
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/cacproj/cac/internal/golden"
+
 	"github.com/cacproj/cac/pkg/report"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
-
-// golden compares got with testdata/<test name>.golden, or rewrites it with -update.
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", filepath.FromSlash(t.Name())+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 // sampleOptions is what a config repo with these regions and managed addresses would give.
 func sampleOptions(paths ...string) Options {
@@ -65,7 +42,7 @@ func runText(t *testing.T, opt Options) []byte {
 // TestLanguages scans one sample per language family; the golden file is the expected findings.
 func TestLanguages(t *testing.T) {
 	for _, lang := range []string{"go", "java", "python", "js", "php", "config"} {
-		t.Run(lang, func(t *testing.T) { golden(t, runText(t, sampleOptions(lang))) })
+		t.Run(lang, func(t *testing.T) { golden.Assert(t, runText(t, sampleOptions(lang))) })
 	}
 }
 
@@ -81,7 +58,7 @@ func TestFormats(t *testing.T) {
 			if err := report.Write(&b, format, fs, report.Options{Tool: "cac scan", Version: "test"}); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, b.Bytes())
+			golden.Assert(t, b.Bytes())
 		})
 	}
 }

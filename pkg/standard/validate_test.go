@@ -2,39 +2,18 @@ package standard
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/cacproj/cac/internal/golden"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/values"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/<test name>.golden, rewriting it with -update.
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the output (go test -update rewrites it):\n%s", file, got)
-	}
-}
 
 // mustLoad loads a standard named standard.yaml; files are the files beside it.
 func mustLoad(t testing.TB, src string, files map[string]string) *Standard {
@@ -306,7 +285,7 @@ func TestDefaultStandardGolden(t *testing.T) {
 	if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "123456") || strings.Contains(b.String(), "s3cr3t") {
 		t.Error("a secret was printed")
 	}
-	golden(t, []byte(b.String()))
+	golden.Assert(t, []byte(b.String()))
 }
 
 func TestJSONSchema(t *testing.T) {
@@ -318,7 +297,7 @@ func TestJSONSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, out)
+	golden.Assert(t, out)
 }
 
 func TestJSONSchemaSmall(t *testing.T) {
@@ -340,7 +319,7 @@ free:
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, out)
+	golden.Assert(t, out)
 }
 
 func TestStandardErrors(t *testing.T) {
