@@ -62,8 +62,14 @@ func TreeFromDir(dir string) (Tree, error) {
 // Secret is a secret value's config path and its value on each side. Every occurrence of either
 // value is replaced by a token before diffing; a changed value reads "<secret PATH: changed>" on
 // the head side, so the line shows as changed without showing a value.
+//
+// Region, when set, is the region whose files the secret belongs to: there its token wins over
+// another region's secret with the same value, so each region's lines are paired with their own
+// secret (a region rotated to another region's current value does not make that region's
+// unchanged line read as changed).
 type Secret struct {
 	Path       string
+	Region     string
 	Base, Head string
 }
 
@@ -130,13 +136,13 @@ func Compute(base, head Tree, opt Options) *Result {
 	case ctx < 0:
 		ctx = 0
 	}
-	maskBase, maskHead := maskers(opt.Secrets)
 	dmp := diffmatchpatch.New()
 	dmp.DiffTimeout = 0 // deterministic output; line mode is fast enough
 
 	res := &Result{Regions: []Region{}}
 	for _, name := range unionKeys(base, head) {
 		bf, hf := base[name], head[name]
+		maskBase, maskHead := maskers(opt.Secrets, name)
 		reg := Region{Name: name, Status: Modified}
 		switch {
 		case bf == nil:
@@ -198,11 +204,15 @@ func unionKeys[V any](a, b map[string]V) []string {
 
 func isBinary(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
-// maskers returns the replacement functions for the base and head sides. Both values of every
-// secret are masked on both sides; longer values go first so no part of a longer secret survives
-// a shorter one being replaced inside it.
-func maskers(secrets []Secret) (base, head func(string) string) {
-	type pair struct{ val, tok string }
+// maskers returns the replacement functions for the base and head sides of region's files. Both
+// values of every secret are masked on both sides; longer values go first so no part of a longer
+// secret survives a shorter one being replaced inside it, and among equal values the region's own
+// secrets go first.
+func maskers(secrets []Secret, region string) (base, head func(string) string) {
+	type pair struct {
+		val, tok string
+		own      bool
+	}
 	var bp, hp []pair
 	for _, s := range secrets {
 		tok := "<secret " + s.Path + ">"
@@ -210,20 +220,32 @@ func maskers(secrets []Secret) (base, head func(string) string) {
 		if s.Base != s.Head {
 			headTok = "<secret " + s.Path + ": changed>"
 		}
+		own := s.Region != "" && s.Region == region
 		if s.Base != "" {
-			bp = append(bp, pair{s.Base, tok})
-			hp = append(hp, pair{s.Base, tok})
+			bp = append(bp, pair{s.Base, tok, own})
+			hp = append(hp, pair{s.Base, tok, own})
 		}
 		if s.Head != "" {
-			bp = append(bp, pair{s.Head, tok})
-			hp = append(hp, pair{s.Head, headTok})
+			bp = append(bp, pair{s.Head, tok, own})
+			hp = append(hp, pair{s.Head, headTok, own})
 		}
 	}
 	build := func(ps []pair) func(string) string {
 		if len(ps) == 0 {
 			return func(s string) string { return s }
 		}
-		slices.SortStableFunc(ps, func(a, b pair) int { return cmp.Compare(len(b.val), len(a.val)) })
+		slices.SortStableFunc(ps, func(a, b pair) int {
+			if c := cmp.Compare(len(b.val), len(a.val)); c != 0 {
+				return c
+			}
+			switch {
+			case a.own && !b.own:
+				return -1
+			case b.own && !a.own:
+				return 1
+			}
+			return 0
+		})
 		args := make([]string, 0, 2*len(ps))
 		for _, p := range ps {
 			args = append(args, p.val, p.tok)

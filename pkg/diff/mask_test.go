@@ -116,3 +116,27 @@ func TestSecretMasking(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretRegionPairing: sg's secret is rotated to the value us already has; us's line is
+// unchanged and must read so, with its own token, not sg's.
+func TestSecretRegionPairing(t *testing.T) {
+	secrets := []Secret{
+		{Path: "sg:pw", Region: "sg", Base: "old-sg", Head: "cur-us"},
+		{Path: "us:pw", Region: "us", Base: "cur-us", Head: "cur-us"},
+	}
+	base := Tree{"sg": {"a": []byte("pw=old-sg\n")}, "us": {"a": []byte("pw=cur-us\nx=1\n")}}
+	head := Tree{"sg": {"a": []byte("pw=cur-us\n")}, "us": {"a": []byte("pw=cur-us\nx=2\n")}}
+	r := Compute(base, head, Options{Secrets: secrets})
+	want := map[string]string{
+		"sg": "@@ -1 +1 @@\n-pw=<secret sg:pw>\n+pw=<secret sg:pw: changed>\n",
+		"us": "@@ -1,2 +1,2 @@\n pw=<secret us:pw>\n-x=1\n+x=2\n",
+	}
+	if len(r.Regions) != 2 {
+		t.Fatalf("regions: %+v", r.Regions)
+	}
+	for _, reg := range r.Regions {
+		if got := reg.Files[0].Unified; got != want[reg.Name] {
+			t.Errorf("%s:\n%s\nwant:\n%s", reg.Name, got, want[reg.Name])
+		}
+	}
+}

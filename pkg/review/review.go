@@ -90,22 +90,22 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			base = opt.Getenv(v)
 		}
 	}
-	head, headRev := opt.Head, ""
+	head, headRev := opt.Head, opt.Head // with --code-repo, the code is fetched at the head's branch
 	if opt.CodeRepo == "" {
 		b, _, err := configrepo.ResolveBranch(opt.Head, opt.Getenv, opt.CodeDir)
 		if err != nil {
 			return nil, cacerr.Wrap(cacerr.KindUsage, err)
 		}
-		head, headRev = b, "HEAD" // the checked-out commit is the head, whatever its branch is called
-		if opt.Head != "" {
-			headRev = opt.Head
+		head = b
+		if headRev == "" {
+			headRev = "HEAD" // the checked-out commit is the head, whatever its branch is called
 		}
 	} else if head == "" {
 		b, _, err := configrepo.ResolveBranch("", opt.Getenv, opt.CodeDir)
 		if err != nil {
 			return nil, cacerr.Wrap(cacerr.KindUsage, err)
 		}
-		head = b
+		head, headRev = b, b
 	}
 	res := &Result{}
 	baseTree, baseSecrets, baseSide, err := renderSide(ctx, opt, base, base)
@@ -344,12 +344,13 @@ func filter(t diff.Tree, regions []string) diff.Tree {
 // paired by region and path so a changed secret reads as changed, never with its value.
 func pairSecrets(base, head map[string]string) []diff.Secret {
 	var out []diff.Secret
+	region := func(key string) string { r, _, _ := strings.Cut(key, ":"); return r }
 	for key, b := range base {
-		out = append(out, diff.Secret{Path: key, Base: b, Head: head[key]})
+		out = append(out, diff.Secret{Path: key, Region: region(key), Base: b, Head: head[key]})
 	}
 	for key, h := range head {
 		if _, ok := base[key]; !ok {
-			out = append(out, diff.Secret{Path: key, Head: h})
+			out = append(out, diff.Secret{Path: key, Region: region(key), Head: h})
 		}
 	}
 	slices.SortFunc(out, func(a, b diff.Secret) int { return strings.Compare(a.Path, b.Path) })
