@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cacproj/cac/internal/gitfixture"
+	"github.com/cacproj/cac/internal/gitserver"
+)
+
+// TestServeReviews wires cac serve's real runner: a signed pull_request delivery makes it clone
+// the head from a git server (with the GitHub token), render base and head with the config repo
+// named in the head's .cac.yaml, and post the comment and status to a fake GitHub. A stale
+// delivery posts nothing; a head that does not build turns the comment into the failure list.
+func TestServeReviews(t *testing.T) {
+	gitRoot := t.TempDir()
+	gitfixture.Bare(t, gitRoot, "cfg", map[string]map[string]string{
+		"main":    {"sg.yaml": "db: {ip: 10.0.0.1, password: pw-old-1}\n"},
+		"feature": {"sg.yaml": "db: {ip: 10.0.0.2, password: pw-new-2}\n"},
+	}, "main")
+	tmpl := "host=^cac<<db.ip>>\npassword=^cac<<db.password>>\n"
+	code := gitfixture.Bare(t, gitRoot, "code", map[string]map[string]string{
+		"main": {"CacRegion_app.ini": tmpl}, "feature": {"CacRegion_app.ini": tmpl},
+	}, "main")
+	srv, err := gitserver.Start(gitRoot, gitserver.Options{Token: "ghs_T0KEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	head := gitfixture.Commit(t, code, "feature", map[string]string{".cac.yaml": "config-repo: " + srv.RepoURL("cfg.git") + "\n"}, "settings").String()
+
+	gh := &fakeGitHub{token: "ghs_T0KEN", comments: map[int64]string{}}
+	api := httptest.NewServer(gh)
+	defer api.Close()
+	std := filepath.Join(t.TempDir(), "std.yaml")
+	if err := os.WriteFile(std, []byte("db:\n  ip: {type: string}\n  password: {type: string, secret: true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"CAC_WEBHOOK_SECRET": "hook-secret", "GITHUB_TOKEN": "ghs_T0KEN"}
+	var stderr bytes.Buffer
+	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	c := &common{configRepo: "file:///the/flag/is/overridden/by/.cac.yaml", standard: std}
+	newServer := func() (func(sha string, id string), func()) {
+		s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s.Handler())
+		deliver := func(sha, id string) {
+			body, _ := json.Marshal(map[string]any{
+				"action": "synchronize", "number": 7, "repository": map[string]any{"full_name": "acme/user"},
+				"pull_request": map[string]any{"number": 7,
+					"head": map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": srv.RepoURL("code.git")}},
+					"base": map[string]any{"ref": "main", "repo": map[string]any{"clone_url": srv.RepoURL("code.git")}}},
+			})
+			mac := hmac.New(sha256.New, []byte("hook-secret"))
+			mac.Write(body)
+			req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-GitHub-Event", "pull_request")
+			req.Header.Set("X-GitHub-Delivery", id)
+			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("delivery %s: %s", id, resp.Status)
+			}
+		}
+		return deliver, func() {
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			hs.Close()
+		}
+	}
+
+	deliver, drain := newServer()
+	deliver(head, "d1")
+	drain()
+	// An older delivery, late: the branch's tip is reviewed again, not the stale commit.
+	deliver, drain = newServer()
+	deliver("0000000000000000000000000000000000000000", "d2")
+	drain()
+	gh.mu.Lock()
+	if len(gh.comments) != 1 || !strings.HasPrefix(gh.comments[1], "<!-- cac-diff:config part 1 -->") ||
+		!strings.Contains(gh.comments[1], "+host=10.0.0.2") || !strings.Contains(gh.comments[1], "+password=<secret sg:db.password: changed>") {
+		t.Errorf("comments: %v", gh.comments)
+	}
+	want := head + " cac/diff success: 1 file changed in 1 region (+2 −2)"
+	if len(gh.statuses) != 2 || gh.statuses[0] != want || gh.statuses[1] != want {
+		t.Errorf("statuses %q, want twice %q", gh.statuses, want)
+	}
+	if len(gh.unexpected) > 0 {
+		t.Errorf("unexpected requests: %v", gh.unexpected)
+	}
+	gh.mu.Unlock()
+
+	broken := gitfixture.Commit(t, code, "feature", map[string]string{"CacRegion_app.ini": tmpl + "port=^cac<<db.port>>\n"}, "break").String()
+	deliver, drain = newServer()
+	deliver(broken, "d3")
+	drain()
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	if len(gh.comments) != 1 || !strings.Contains(gh.comments[1], "**The head does not build** (1 problems)") || !strings.Contains(gh.comments[1], "db.port") {
+		t.Errorf("comments after the break: %v", gh.comments)
+	}
+	if want := broken + " cac/diff failure: the head does not build: 1 problems"; gh.statuses[len(gh.statuses)-1] != want {
+		t.Errorf("statuses %q, want last %q", gh.statuses, want)
+	}
+	for _, secret := range []string{"pw-old-1", "pw-new-2", "ghs_T0KEN", "hook-secret"} {
+		if strings.Contains(stderr.String(), secret) || strings.Contains(gh.comments[1], secret) {
+			t.Errorf("%q leaked", secret)
+		}
+	}
+	if !strings.Contains(stderr.String(), "the head branch moved on; reviewing its tip") {
+		t.Errorf("the stale delivery is not logged:\n%s", stderr.String())
+	}
+}
+
+// TestServeNeedsSecrets: serve refuses to start without a way to verify deliveries, or without
+// the token it needs to answer them.
+func TestServeNeedsSecrets(t *testing.T) {
+	for _, tt := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, "cac: no webhook secret: set CAC_WEBHOOK_SECRET (GitHub) and/or CAC_GITLAB_WEBHOOK_TOKEN (GitLab)\n"},
+		{map[string]string{"CAC_WEBHOOK_SECRET": "s"}, "cac: CAC_WEBHOOK_SECRET is set but GITHUB_TOKEN is not: the bot needs it to comment and clone\n"},
+		{map[string]string{"CAC_GITLAB_WEBHOOK_TOKEN": "s"}, "cac: CAC_GITLAB_WEBHOOK_TOKEN is set but GITLAB_TOKEN is not: the bot needs it to comment and clone\n"},
+	} {
+		var stderr bytes.Buffer
+		code := Main([]string{"serve", "--listen", "127.0.0.1:0"}, env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return tt.vars[k] }})
+		if code != 2 || stderr.String() != tt.want {
+			t.Errorf("exit %d, stderr %q; want 2, %q", code, stderr.String(), tt.want)
+		}
+	}
+}
