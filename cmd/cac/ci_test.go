@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// The CI wrappers (action.yml, actions/*/action.yml, templates/gitlab-ci.yml) name cac commands,
+// flags and CAC_* variables as text. These tests hold them to the real command tree.
+
+type actionFile struct {
+	Inputs  map[string]struct{ Default string } `yaml:"inputs"`
+	Outputs map[string]struct{ Value string }   `yaml:"outputs"`
+	Runs    struct {
+		Using string       `yaml:"using"`
+		Steps []actionStep `yaml:"steps"`
+	} `yaml:"runs"`
+}
+
+type actionStep struct {
+	ID   string            `yaml:"id"`
+	If   string            `yaml:"if"`
+	Uses string            `yaml:"uses"`
+	With map[string]string `yaml:"with"`
+	Env  map[string]string `yaml:"env"`
+	Run  string            `yaml:"run"`
+}
+
+// use is one place a wrapper hands cac a flag or a CAC_* variable for a command; an empty flag
+// only names the command.
+type use struct {
+	where, command, flag string
+}
+
+var rootDir = filepath.Join("..", "..")
+
+func readAction(t *testing.T, path string) (actionFile, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(rootDir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a actionFile
+	if err := yaml.Unmarshal(data, &a); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if a.Runs.Using != "composite" {
+		t.Errorf("%s: runs.using = %q, want composite", path, a.Runs.Using)
+	}
+	return a, data
+}
+
+var (
+	inputRef  = regexp.MustCompile(`inputs\.([A-Za-z0-9_-]+)`)
+	stepRef   = regexp.MustCompile(`steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)`)
+	exprRe    = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
+	setFlag   = regexp.MustCompile(`set -- "\$@" (--[a-z][a-z-]*)`)
+	flagToken = regexp.MustCompile(`(?:^|\s)(--[a-z][a-z-]*)`)
+)
+
+// checkRefs: every ${{ inputs.x }} is declared; every steps.<id>.outputs.<o> names a step.
+func checkRefs(t *testing.T, path string, a actionFile, data []byte) {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, s := range a.Runs.Steps {
+		if s.ID != "" {
+			ids[s.ID] = true
+		}
+	}
+	for _, m := range exprRe.FindAllStringSubmatch(string(data), -1) {
+		for _, in := range inputRef.FindAllStringSubmatch(m[1], -1) {
+			if _, ok := a.Inputs[in[1]]; !ok {
+				t.Errorf("%s: ${{%s}} uses input %q, which is not declared", path, m[1], in[1])
+			}
+		}
+		for _, st := range stepRef.FindAllStringSubmatch(m[1], -1) {
+			if !ids[st[1]] {
+				t.Errorf("%s: ${{%s}} names step %q, which does not exist", path, m[1], st[1])
+			}
+		}
+	}
+	// Inputs reach run scripts through env, never spliced into the script (injection).
+	for _, s := range a.Runs.Steps {
+		if strings.Contains(s.Run, "${{") {
+			t.Errorf("%s: step %q puts an expression into its script; pass it through env", path, s.ID)
+		}
+	}
+}
+
+// TestActions checks action.yml and actions/*/action.yml against the cac command tree.
+func TestActions(t *testing.T) {
+	root, data := readAction(t, "action.yml")
+	checkRefs(t, "action.yml", root, data)
+	commands := []string{"build", "diff", "publish", "validate"}
+	var uses []use
+	var runStep *actionStep
+	for i, s := range root.Runs.Steps {
+		if strings.Contains(s.Run, `"$CAC" "$@"`) {
+			runStep = &root.Runs.Steps[i]
+		}
+	}
+	if runStep == nil {
+		t.Fatal(`action.yml: no step runs "$CAC" "$@"`)
+	}
+	if runStep.Env["GITHUB_TOKEN"] != "${{ inputs.token }}" {
+		t.Errorf("action.yml: the token reaches cac as %q, want GITHUB_TOKEN: ${{ inputs.token }}", runStep.Env["GITHUB_TOKEN"])
+	}
+	if !strings.Contains(runStep.Run, "build | diff | publish | validate)") {
+		t.Error("action.yml: the run step does not check the command against build, diff, publish, validate")
+	}
+	for _, m := range setFlag.FindAllStringSubmatch(runStep.Run, -1) {
+		cmds := commands
+		if m[1] == "--format" {
+			cmds = []string{"build", "validate"}
+		}
+		for _, c := range cmds {
+			uses = append(uses, use{"action.yml", c, m[1]})
+		}
+	}
+	uses = append(uses, use{"action.yml (report path)", "build", "--out"})
+	if len(uses) < 9 {
+		t.Errorf("action.yml: found only %v", uses)
+	}
+	for _, name := range []string{"command", "config-repo", "usn", "token", "version", "args", "format"} {
+		if _, ok := root.Inputs[name]; !ok {
+			t.Errorf("action.yml: no input %q", name)
+		}
+	}
+	for _, name := range []string{"report", "exit-code"} {
+		if _, ok := root.Outputs[name]; !ok {
+			t.Errorf("action.yml: no output %q", name)
+		}
+	}
+	if root.Inputs["token"].Default != "${{ github.token }}" || root.Inputs["format"].Default != "github" {
+		t.Errorf("action.yml: defaults token %q, format %q", root.Inputs["token"].Default, root.Inputs["format"].Default)
+	}
+
+	for _, sub := range []struct{ path, command string }{{"actions/diff/action.yml", "diff"}, {"actions/publish/action.yml", "publish"}} {
+		a, data := readAction(t, sub.path)
+		checkRefs(t, sub.path, a, data)
+		var calls int
+		for _, s := range a.Runs.Steps {
+			if !strings.HasPrefix(s.Uses, "cacproj/cac@") {
+				continue
+			}
+			calls++
+			if s.With["command"] != sub.command {
+				t.Errorf("%s: calls the root action with command %q, want %q", sub.path, s.With["command"], sub.command)
+			}
+			for k := range s.With {
+				if _, ok := root.Inputs[k]; !ok {
+					t.Errorf("%s: passes %q, which action.yml does not declare", sub.path, k)
+				}
+			}
+			for _, m := range flagToken.FindAllStringSubmatch(exprRe.ReplaceAllString(s.With["args"], ""), -1) {
+				uses = append(uses, use{sub.path, sub.command, m[1]})
+			}
+			for k := range s.Env {
+				uses = append(uses, use{sub.path + " env " + k, sub.command, k})
+			}
+		}
+		if calls != 1 {
+			t.Errorf("%s: %d calls of the root action, want 1", sub.path, calls)
+		}
+	}
+	if !slices.Contains(uses, use{"actions/diff/action.yml", "diff", "--post"}) {
+		t.Error("actions/diff/action.yml does not pass --post")
+	}
+	checkUses(t, uses)
+}
+
+// checkUses looks every flag and CAC_* variable up on its command, one subtest per command.
+// publish is built in parallel elsewhere; until it is registered its checks are skipped.
+func checkUses(t *testing.T, uses []use) {
+	t.Helper()
+	root := newRoot(env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
+	byCmd := map[string][]use{}
+	for _, u := range uses {
+		byCmd[u.command] = append(byCmd[u.command], u)
+	}
+	var names []string
+	for c := range byCmd {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			cmd := findCmd(root, name)
+			if cmd == nil {
+				if name == "publish" {
+					t.Skip("cac publish is not registered in newRoot yet (another branch builds it); its flags are checked once it is")
+				}
+				t.Fatalf("cac %s does not exist (named by %s)", name, byCmd[name][0].where)
+			}
+			for _, u := range byCmd[name] {
+				if u.flag == "" {
+					continue // the command exists: that is all
+				}
+				flag := strings.TrimPrefix(u.flag, "--")
+				if strings.HasPrefix(u.flag, "CAC_") {
+					flag = strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(u.flag, "CAC_"), "_", "-"))
+				}
+				if lookupFlag(cmd, flag) == nil {
+					t.Errorf("%s: cac %s has no flag --%s (%s)", u.where, name, flag, u.flag)
+				}
+			}
+		})
+	}
+}
+
+func findCmd(root *cobra.Command, name string) *cobra.Command {
+	for _, c := range root.Commands() {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func lookupFlag(cmd *cobra.Command, name string) *pflag.Flag {
+	if f := cmd.Flags().Lookup(name); f != nil {
+		return f
+	}
+	return cmd.InheritedFlags().Lookup(name)
+}
+
+type gitlabJob struct {
+	Extends   any      `yaml:"extends"`
+	Script    []string `yaml:"script"`
+	Before    []string `yaml:"before_script"`
+	Rules     []map[string]any
+	Artifacts struct {
+		Paths   []string          `yaml:"paths"`
+		Reports map[string]string `yaml:"reports"`
+	} `yaml:"artifacts"`
+}
+
+var cacCall = regexp.MustCompile(`(?:^|[;&|(]\s*|\s)cac ([a-z][a-z-]*)([^|;&>]*)`)
+
+// TestGitLabTemplate checks templates/gitlab-ci.yml: its jobs, rules and artifacts, and every cac
+// command, flag and CAC_* variable it names.
+func TestGitLabTemplate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(rootDir, "templates", "gitlab-ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]gitlabJob{}
+	var uses []use
+	for name, node := range doc {
+		if name == "variables" {
+			var vars map[string]string
+			if err := node.Decode(&vars); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range []string{"CAC_VERSION", "CAC_CONFIG_REPO", "CAC_USN"} {
+				if _, ok := vars[v]; !ok {
+					t.Errorf("variables: no %s", v)
+				}
+			}
+			for v := range vars {
+				if v != "CAC_VERSION" {
+					for _, c := range []string{"build", "validate", "diff", "publish"} {
+						uses = append(uses, use{"variables", c, v})
+					}
+				}
+			}
+			continue
+		}
+		var j gitlabJob
+		if err := node.Decode(&j); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		jobs[name] = j
+	}
+	for name, j := range jobs {
+		if ext, ok := j.Extends.(string); ok {
+			if _, ok := jobs[ext]; !ok {
+				t.Errorf("%s extends %s, which does not exist", name, ext)
+			}
+		}
+		for _, line := range append(append([]string(nil), j.Before...), j.Script...) {
+			for _, m := range cacCall.FindAllStringSubmatch(line, -1) {
+				for _, f := range flagToken.FindAllStringSubmatch(m[2], -1) {
+					uses = append(uses, use{name, m[1], f[1]})
+				}
+				uses = append(uses, use{name, m[1], ""})
+			}
+		}
+	}
+	want := map[string]struct {
+		call, rule, codequality string
+	}{
+		".cac-build":    {call: "cac build --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-validate": {call: "cac validate --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-diff":     {call: "cac diff --post gitlab", rule: `$CI_PIPELINE_SOURCE == "merge_request_event"`},
+		".cac-publish":  {call: "cac publish", rule: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+	}
+	for name, w := range want {
+		j, ok := jobs[name]
+		if !ok {
+			t.Errorf("no hidden job %s", name)
+			continue
+		}
+		if !strings.Contains(strings.Join(j.Script, "\n"), w.call) {
+			t.Errorf("%s does not run %q", name, w.call)
+		}
+		if w.rule != "" && (len(j.Rules) == 0 || j.Rules[0]["if"] != w.rule) {
+			t.Errorf("%s rules %v, want if: %s", name, j.Rules, w.rule)
+		}
+		if j.Artifacts.Reports["codequality"] != w.codequality {
+			t.Errorf("%s codequality report %q, want %q", name, j.Artifacts.Reports["codequality"], w.codequality)
+		}
+	}
+	if !slices.Contains(jobs[".cac-build"].Artifacts.Paths, "output/cac/") {
+		t.Errorf(".cac-build artifacts %v lack output/cac/", jobs[".cac-build"].Artifacts.Paths)
+	}
+	checkUses(t, uses)
+}
+
+// TestActionScript runs the action's run step with a stand-in cac that prints its arguments:
+// the arguments it builds, its outputs, and its exit code.
+func TestActionScript(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	a, _ := readAction(t, "action.yml")
+	var script string
+	for _, s := range a.Runs.Steps {
+		if s.ID == "run" {
+			script = s.Run
+		}
+	}
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "cac")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nfor a in \"$@\"; do echo \"[$a]\"; done\nexit ${FAKE_EXIT:-0}\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, command, configRepo, usn, args, exit string
+		wantArgs, wantOutputs                      string
+		wantCode                                   int
+	}{
+		{"build", "build", "https://git.example.com/c.git", "user", "--regions sg,us  --out=dist", "0",
+			"[build][--config-repo][https://git.example.com/c.git][--usn][user][--format][github][--regions][sg,us][--out=dist]",
+			"exit-code=0\nreport=dist/cac-report.json\n", 0},
+		{"validate with findings", "validate", "", "", "", "1", "[validate][--format][github]", "exit-code=1\n", 1},
+		{"diff", "diff", "../cfg", "", "--post github", "0", "[diff][--config-repo][../cfg][--post][github]", "exit-code=0\n", 0},
+		{"unknown command", "rm", "", "", "", "0", "", "", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "output")
+			cmd := exec.Command("bash", "-e", "-c", script)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CAC=" + fake, "GITHUB_OUTPUT=" + out, "FAKE_EXIT=" + tt.exit,
+				"INPUT_COMMAND=" + tt.command, "INPUT_CONFIG_REPO=" + tt.configRepo, "INPUT_USN=" + tt.usn,
+				"INPUT_ARGS=" + tt.args, "INPUT_FORMAT=github", "GITHUB_TOKEN=ghs_secret"}
+			stdout, _ := cmd.Output()
+			code := cmd.ProcessState.ExitCode()
+			outputs, _ := os.ReadFile(out)
+			got := strings.ReplaceAll(string(stdout), "\n", "")
+			if tt.command == "rm" {
+				got = ""
+			}
+			if got != tt.wantArgs || string(outputs) != tt.wantOutputs || code != tt.wantCode {
+				t.Errorf("args %s, outputs %q, exit %d; want %s, %q, %d", got, outputs, code, tt.wantArgs, tt.wantOutputs, tt.wantCode)
+			}
+			if strings.Contains(string(stdout), "ghs_secret") {
+				t.Error("the token is on the command line")
+			}
+		})
+	}
+}
+
+// TestGitLabBuildScript runs .cac-build's script with a stand-in cac: a build with findings
+// leaves its report and exits 1; a clean build (no output) still leaves a valid empty report.
+func TestGitLabBuildScript(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(rootDir, "templates", "gitlab-ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]gitlabJob
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join(doc[".cac-build"].Script, "\n")
+	for _, tt := range []struct {
+		exit, print, want string
+		code              int
+	}{
+		{"1", `[{"description":"x"}]`, `[{"description":"x"}]`, 1},
+		{"0", "", "[]\n", 0},
+	} {
+		dir := t.TempDir()
+		fake := "#!/bin/sh\nprintf '%s' '" + tt.print + "'\nexit " + tt.exit + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "cac"), []byte(fake), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", "-e", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+		cmd.Run()
+		got, _ := os.ReadFile(filepath.Join(dir, "gl-code-quality-report.json"))
+		if string(got) != tt.want || cmd.ProcessState.ExitCode() != tt.code {
+			t.Errorf("cac exit %s: report %q, exit %d; want %q, %d", tt.exit, got, cmd.ProcessState.ExitCode(), tt.want, tt.code)
+		}
+	}
+}
