@@ -37,8 +37,8 @@ func newServeCmd(c *common, e env) *cobra.Command {
 		Short: "Run the merge-request bot as a webhook server (GitHub and GitLab)",
 		Long: `serve receives GitHub pull_request webhooks (opened, synchronize, reopened) and GitLab Merge
 Request Hooks (open, update with new commits, reopen) on POST /webhook and does what cac diff --post
-does: it clones the head branch, renders base and head, keeps one comment per service on the
-merge request up to date and sets the cac/diff commit status. GET /healthz answers 200 with counters.
+does: it fetches the base and head branches of the code, renders base and head, keeps one
+comment per service on the merge request up to date and sets the cac/diff commit status. GET /healthz answers 200 with counters.
 
 Deliveries are verified: GitHub's X-Hub-Signature-256 (HMAC-SHA256 with CAC_WEBHOOK_SECRET) and
 GitLab's X-Gitlab-Token (CAC_GITLAB_WEBHOOK_TOKEN); anything else gets 401 and is not processed.
@@ -110,7 +110,7 @@ func newServeServer(ctx context.Context, root *cobra.Command, c *common, e env, 
 	})
 }
 
-// reviewRunner does one job: clone the head, review.Run, review.Post.
+// reviewRunner does one job: fetch the head (settings, tip), review.Run, review.Post.
 type reviewRunner struct {
 	root      *cobra.Command
 	c         common
@@ -139,28 +139,41 @@ func (r *reviewRunner) getenv(job serve.Job) func(string) string {
 
 func (r *reviewRunner) Run(ctx context.Context, job serve.Job) error {
 	getenv := r.getenv(job)
-	code, err := configrepo.Fetch(ctx, configrepo.Options{URL: job.CloneURL, Branch: job.HeadBranch, Getenv: getenv})
+	// The head's files: its .cac.yaml, and whether the branch is still where the delivery says.
+	head, err := configrepo.Fetch(ctx, configrepo.Options{URL: job.CloneURL, Branch: job.HeadBranch, Getenv: getenv})
 	if err != nil {
-		return fmt.Errorf("clone the head: %w", err)
+		return fmt.Errorf("fetch the head: %w", err)
 	}
-	defer code.Close()
+	defer head.Close()
 	log := r.log.With("mr", job.Key(), "sha", job.HeadSHA)
-	if code.Fallback {
+	if head.Fallback {
 		log.Info("the head branch is gone; nothing to review", "branch", job.HeadBranch)
 		return nil
 	}
-	sha := job.HeadSHA
-	if code.Commit != sha {
-		// The branch moved on: review its tip. Deliveries may arrive out of order, so an older
-		// one must not leave the newer head unreviewed after cancelling its run.
-		log.Info("the head branch moved on; reviewing its tip", "branch", job.HeadBranch, "tip", code.Commit)
-		sha = code.Commit
+	if head.Commit != job.HeadSHA {
+		// Deliveries may arrive out of order: an older one must not leave the newer head
+		// unreviewed after cancelling its run, so the branch's tip is what is reviewed.
+		log.Info("the head branch moved on; reviewing its tip", "branch", job.HeadBranch, "tip", head.Commit)
 	}
-	configRepo, usn, err := r.settings(code.Dir)
+	configRepo, usn, err := r.settings(head.Dir)
 	if err != nil {
 		return err
 	}
-	target := forge.Target{Kind: job.Forge, Repo: job.Repo, Project: job.Project, Number: job.Number, SHA: sha}
+	// Base and head code come from the clone URL at the two branches (as with --code-repo).
+	res, err := review.Run(ctx, review.Options{
+		CodeDir: head.Dir, CodeRepo: job.CloneURL, ConfigRepo: configRepo, USN: usn, Base: job.BaseBranch, Head: job.HeadBranch,
+		Regions: r.c.regions, Validator: r.validator, Secrets: r.secrets, Getenv: getenv, Stderr: io.Discard,
+	})
+	switch {
+	case res != nil && len(res.Findings) > 0:
+		log.Info("the head does not build", "problems", len(res.Findings))
+	case err != nil:
+		return err
+	}
+	target := forge.Target{Kind: job.Forge, Repo: job.Repo, Project: job.Project, Number: job.Number, SHA: res.Head.CodeCommit}
+	if target.SHA == "" {
+		target.SHA = head.Commit
+	}
 	if job.Forge == forge.GitLabKind {
 		target.APIURL, target.Token = r.sf.gitlabAPI, forge.Token(r.e.getenv("GITLAB_TOKEN"))
 	} else {
@@ -170,21 +183,11 @@ func (r *reviewRunner) Run(ctx context.Context, job serve.Job) error {
 	if err != nil {
 		return err
 	}
-	res, err := review.Run(ctx, review.Options{
-		CodeDir: code.Dir, ConfigRepo: configRepo, USN: usn, Base: job.BaseBranch, Head: job.HeadBranch,
-		Regions: r.c.regions, Validator: r.validator, Secrets: r.secrets, Getenv: getenv, Stderr: io.Discard,
-	})
-	switch {
-	case res != nil && len(res.Findings) > 0:
-		log.Info("the head does not build", "problems", len(res.Findings))
-	case err != nil:
-		return err
-	}
 	up, err := review.Post(ctx, f, target, res, review.PostOptions{USN: usn, MaxParts: r.sf.maxParts})
 	if err != nil {
 		return fmt.Errorf("post: %w", err)
 	}
-	log.Info("posted", "created", len(up.Created), "updated", len(up.Updated), "unchanged", len(up.Unchanged), "deleted", len(up.Deleted))
+	log.Info("posted", "commit", target.SHA, "created", len(up.Created), "updated", len(up.Updated), "unchanged", len(up.Unchanged), "deleted", len(up.Deleted))
 	return nil
 }
 
