@@ -122,7 +122,7 @@ func TestServeReviews(t *testing.T) {
 	if len(gh.comments) != 1 || !strings.Contains(gh.comments[1], "**The head does not build** (1 problems)") || !strings.Contains(gh.comments[1], "db.port") {
 		t.Errorf("comments after the break: %v", gh.comments)
 	}
-	if want := broken + " cac/diff failure: the head does not build: 1 problems"; (len(gh.statuses) == 0 || gh.statuses[len(gh.statuses)-1] != want) {
+	if want := broken + " cac/diff failure: the head does not build: 1 problems"; len(gh.statuses) == 0 || gh.statuses[len(gh.statuses)-1] != want {
 		t.Errorf("statuses %q, want last %q", gh.statuses, want)
 	}
 	for _, secret := range []string{"pw-old-1", "pw-new-2", "ghs_T0KEN", "hook-secret"} {
