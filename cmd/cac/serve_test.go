@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cacproj/cac/internal/gitfixture"
@@ -151,5 +152,101 @@ func TestServeNeedsSecrets(t *testing.T) {
 		if code != 2 || stderr.String() != tt.want {
 			t.Errorf("exit %d, stderr %q; want 2, %q", code, stderr.String(), tt.want)
 		}
+	}
+}
+
+// TestServeGitLab: a Merge Request Hook with the right token is reviewed with GITLAB_TOKEN
+// (cloning and the API), the note and the status land on project 42's merge request !3.
+func TestServeGitLab(t *testing.T) {
+	gitRoot := t.TempDir()
+	gitfixture.Bare(t, gitRoot, "cfg", map[string]map[string]string{"main": {"sg.yaml": "port: 80\n"}, "more": {"sg.yaml": "port: 81\n"}}, "main")
+	code := gitfixture.Bare(t, gitRoot, "code", map[string]map[string]string{
+		"main": {"CacRegion_app.ini": "port=^cac<<port>>\n"}, "more": {"CacRegion_app.ini": "port=^cac<<port>>\n"},
+	}, "main")
+	srv, err := gitserver.Start(gitRoot, gitserver.Options{Token: "glpat-T0KEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	head := gitfixture.Commit(t, code, "more", map[string]string{"CacRegion_app.ini": "port=^cac<<port>>\n# more\n"}, "more").String()
+
+	var mu sync.Mutex
+	var notes, statuses []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v4/projects/42/merge_requests/3/notes", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("[]"))
+	})
+	mux.HandleFunc("POST /api/v4/projects/42/merge_requests/3/notes", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Body string }
+		json.NewDecoder(r.Body).Decode(&in)
+		mu.Lock()
+		notes = append(notes, in.Body)
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"id": 1, "body": in.Body})
+	})
+	mux.HandleFunc("POST /api/v4/projects/42/statuses/{sha}", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ State, Name, Description string }
+		json.NewDecoder(r.Body).Decode(&in)
+		mu.Lock()
+		statuses = append(statuses, r.PathValue("sha")+" "+in.Name+" "+in.State)
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte("{}"))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		http.NotFound(w, r)
+	})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("PRIVATE-TOKEN") != "glpat-T0KEN" {
+			http.Error(w, `{"message":"401 Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	defer api.Close()
+
+	vars := map[string]string{"CAC_GITLAB_WEBHOOK_TOKEN": "hook-t0ken", "GITLAB_TOKEN": "glpat-T0KEN", "CAC_STANDARD": ""}
+	var stderr bytes.Buffer
+	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	anyStd := filepath.Join(t.TempDir(), "std.yaml")
+	if err := os.WriteFile(anyStd, []byte("$any: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &common{configRepo: srv.RepoURL("cfg.git"), standard: anyStd}
+	s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{gitlabAPI: api.URL + "/api/v4", maxParts: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	body, _ := json.Marshal(map[string]any{
+		"object_kind": "merge_request",
+		"project":     map[string]any{"id": 42, "git_http_url": srv.RepoURL("code.git")},
+		"object_attributes": map[string]any{"iid": 3, "action": "open", "source_branch": "more", "target_branch": "main",
+			"last_commit": map[string]any{"id": head}, "source": map[string]any{"http_url": srv.RepoURL("code.git")}},
+	})
+	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+	req.Header.Set("X-Gitlab-Token", "hook-t0ken")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("delivery: %s", resp.Status)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(notes) != 1 || !strings.Contains(notes[0], "+port=81") || !strings.Contains(notes[0], "+# more") {
+		t.Errorf("notes %q\nlog:\n%s", notes, stderr.String())
+	}
+	if len(statuses) != 1 || statuses[0] != head+" cac/diff success" {
+		t.Errorf("statuses %q", statuses)
 	}
 }
