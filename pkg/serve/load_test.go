@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -144,4 +146,31 @@ func TestLoad(t *testing.T) {
 	pct := func(p int) time.Duration { return latencies[(len(latencies)*p+99)/100-1] }
 	t.Logf("%d deliveries, %d concurrent, %d merge requests: p50 %v, p95 %v, p99 %v, max %v; %d runs, %d replaced while queued, %d skipped, %d cancelled",
 		total, concurrent, mrs, pct(50), pct(95), pct(99), latencies[len(latencies)-1], st.Started, st.Replaced, st.Skipped, st.Cancelled)
+}
+
+// BenchmarkDelivery is the server's own cost of one signed GitHub delivery (verify, parse,
+// dedupe, queue), without the network; the runner does nothing.
+func BenchmarkDelivery(b *testing.B) {
+	s, err := New(Options{Runner: RunnerFunc(func(context.Context, Job) error { return nil }), GitHubSecret: secret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := s.Handler()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d := ghHook("pull_request", fmt.Sprint(i), ghPayload("synchronize", i%10+1, fmt.Sprint("sha", i)))
+		req := httptest.NewRequest("POST", "/webhook", bytes.NewReader(d.body))
+		for k, v := range d.headers {
+			req.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusAccepted {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+	b.StopTimer()
+	if err := s.Shutdown(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 }
