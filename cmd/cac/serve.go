@@ -159,9 +159,10 @@ func (r *reviewRunner) Run(ctx context.Context, job serve.Job) error {
 	if err != nil {
 		return err
 	}
-	// Base and head code come from the clone URL at the two branches (as with --code-repo).
+	// Base and head code come from the clone URLs at the two branches (as with --code-repo); the
+	// base from the base repository, for a pull request from a fork.
 	res, err := review.Run(ctx, review.Options{
-		CodeDir: head.Dir, CodeRepo: job.CloneURL, ConfigRepo: configRepo, USN: usn, Base: job.BaseBranch, Head: job.HeadBranch,
+		CodeDir: head.Dir, CodeRepo: job.CloneURL, BaseCodeRepo: job.BaseCloneURL, ConfigRepo: configRepo, USN: usn, Base: job.BaseBranch, Head: job.HeadBranch,
 		Regions: r.c.regions, Validator: r.validator, Secrets: r.secrets, Getenv: getenv, Stderr: io.Discard,
 	})
 	switch {

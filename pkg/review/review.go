@@ -39,19 +39,22 @@ type SecretFinder interface {
 
 // Options configure a review.
 type Options struct {
-	CodeDir    string // the code repo checkout (revisions read from its git objects); default "."
-	CodeRepo   string // a remote code repo instead: the config repo's pipeline names the code side
-	ConfigRepo string
-	USN        string
-	Base       string   // target branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)
-	Head       string   // source branch (default: --branch, CI variables, else the checkout, as for build)
-	Regions    []string // only these regions in the diff (default: all)
-	Validator  build.Validator
-	Secrets    SecretFinder
-	Fetch      configrepo.Options
-	Getenv     func(string) string
-	Stderr     io.Writer
-	Context    int // diff context lines
+	CodeDir  string // the code repo checkout (revisions read from its git objects); default "."
+	CodeRepo string // a remote code repo instead: the config repo's pipeline names the code side
+	// BaseCodeRepo, with CodeRepo, is where the base's code is when it is not in CodeRepo (a pull
+	// request from a fork: CodeRepo is the fork, BaseCodeRepo the upstream repo).
+	BaseCodeRepo string
+	ConfigRepo   string
+	USN          string
+	Base         string   // target branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)
+	Head         string   // source branch (default: --branch, CI variables, else the checkout, as for build)
+	Regions      []string // only these regions in the diff (default: all)
+	Validator    build.Validator
+	Secrets      SecretFinder
+	Fetch        configrepo.Options
+	Getenv       func(string) string
+	Stderr       io.Writer
+	Context      int // diff context lines
 }
 
 // Side tells where one side's rendered config came from.
@@ -108,7 +111,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		head, headRev = b, b
 	}
 	res := &Result{}
-	baseTree, baseSecrets, baseSide, err := renderSide(ctx, opt, base, base)
+	baseOpt := opt
+	if opt.CodeRepo != "" && opt.BaseCodeRepo != "" {
+		baseOpt.CodeRepo = opt.BaseCodeRepo
+	}
+	baseTree, baseSecrets, baseSide, err := renderSide(ctx, baseOpt, base, base)
 	res.Base = baseSide
 	if err != nil {
 		if cacerr.Is(err, cacerr.KindRemote) || errors.Is(err, context.Canceled) {

@@ -310,6 +310,21 @@ func TestRunCodeRepo(t *testing.T) {
 			equal(t, "diff", unifiedOf(t, res.Diff, "sg", "app.ini"), tt.wantUnified)
 		})
 	}
+	// A pull request from a fork: the fork's main is stale; the base comes from upstream.
+	fork := gitfixture.Bare(t, gitRoot, "fork", map[string]map[string]string{
+		"main":    {"CacRegion_app.ini": "stale=^cac<<a>>\n"},
+		"feature": {"CacRegion_app.ini": "a=^cac<<a>>\nb=^cac<<b>>\nfork=^cac<<a>>\n"},
+	}, "main")
+	t.Run("fork", func(t *testing.T) {
+		res, err := Run(context.Background(), Options{CodeDir: t.TempDir(), CodeRepo: srv.RepoURL("fork.git"), BaseCodeRepo: srv.RepoURL("code.git"),
+			ConfigRepo: srv.RepoURL("cfg.git"), Base: "main", Head: "feature", Getenv: noEnv, Fetch: noRetry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := exec.Command("git", "--git-dir", fork, "rev-parse", "feature").Output()
+		equal(t, "sides", []string{res.Base.CodeCommit, res.Head.CodeCommit}, []string{commit("main"), strings.TrimSpace(string(out))})
+		equal(t, "diff", unifiedOf(t, res.Diff, "sg", "app.ini"), "@@ -1 +1,3 @@\n a=1\n+b=2\n+fork=1\n")
+	})
 }
 
 // TestRunSecrets: secret values are masked per region and path, base and head paired, so a
