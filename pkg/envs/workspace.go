@@ -1,0 +1,167 @@
+package envs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/configrepo"
+)
+
+// Source says where the config repo is: a local git work tree, or a URL cloned into a temporary
+// directory (a new branch is then pushed back).
+type Source struct {
+	Dir    string              // --config-dir: a local git work tree
+	URL    string              // --config-repo: https, ssh, git, file URL or a path, cloned with go-git
+	Getenv func(string) string // reads CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN for https; nil: os.Getenv
+}
+
+// workspace is an open config repo work tree.
+type workspace struct {
+	dir    string
+	repo   *git.Repository
+	base   string // branch checked out when opened
+	url    string // "" for a local work tree
+	auth   transport.AuthMethod
+	tmp    string
+	getenv func(string) string
+}
+
+func openWorkspace(ctx context.Context, src Source) (*workspace, error) {
+	w := &workspace{getenv: src.Getenv}
+	if w.getenv == nil {
+		w.getenv = os.Getenv
+	}
+	switch {
+	case src.Dir != "" && src.URL != "":
+		return nil, cacerr.Usage("give either a config dir or a config repo URL, not both")
+	case src.Dir != "":
+		repo, err := git.PlainOpenWithOptions(src.Dir, &git.PlainOpenOptions{DetectDotGit: false})
+		if err != nil {
+			return nil, cacerr.Usage("config dir %s: not a git work tree: %w", src.Dir, err)
+		}
+		w.dir, w.repo = src.Dir, repo
+	case src.URL != "":
+		tmp, err := os.MkdirTemp("", "cac-config-")
+		if err != nil {
+			return nil, cacerr.Usage("clone config repo: %w", err)
+		}
+		w.tmp, w.dir, w.url, w.auth = tmp, tmp, src.URL, auth(src.URL, w.getenv)
+		repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: src.URL, Auth: w.auth, SingleBranch: true})
+		if err != nil {
+			w.close()
+			return nil, cacerr.Remote(fmt.Errorf("clone config repo %s: %w", configrepo.Redact(src.URL), err))
+		}
+		w.repo = repo
+	default:
+		return nil, cacerr.Usage("no config repo: give --config-dir DIR (a git work tree) or --config-repo URL")
+	}
+	head, err := w.repo.Head()
+	if err != nil {
+		w.close()
+		return nil, cacerr.Usage("config repo: no commit checked out: %w", err)
+	}
+	w.base = head.Name().Short()
+	return w, nil
+}
+
+// auth picks https credentials the way configrepo does: the URL's own user info, else a token variable.
+func auth(raw string, getenv func(string) string) transport.AuthMethod {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return nil
+	}
+	for _, name := range configrepo.TokenVars {
+		if tok := getenv(name); tok != "" {
+			user := "x-access-token"
+			if name == "CI_JOB_TOKEN" {
+				user = "gitlab-ci-token"
+			}
+			return &githttp.BasicAuth{Username: user, Password: tok}
+		}
+	}
+	return nil
+}
+
+func (w *workspace) close() {
+	if w.tmp != "" {
+		os.RemoveAll(w.tmp)
+	}
+}
+
+// commit creates branch from HEAD, checks it out, writes files (slash paths → content) and commits
+// them. An existing branch is an error unless force, which moves it.
+func (w *workspace) commit(branch, msg string, files map[string][]byte, force bool) (string, error) {
+	ref := plumbing.NewBranchReferenceName(branch)
+	if _, err := w.repo.Reference(ref, false); err == nil {
+		if !force {
+			return "", cacerr.Usage("branch %s already exists in the config repo; delete it or use --force", branch)
+		}
+		if err := w.repo.Storer.RemoveReference(ref); err != nil {
+			return "", cacerr.Usage("remove branch %s: %w", branch, err)
+		}
+	}
+	wt, err := w.repo.Worktree()
+	if err != nil {
+		return "", cacerr.Usage("config repo work tree: %w", err)
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Branch: ref, Create: true, Keep: true}); err != nil {
+		return "", cacerr.Usage("create branch %s: %w", branch, err)
+	}
+	for _, p := range sortedKeys(files) {
+		full := filepath.Join(w.dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return "", cacerr.Usage("write %s: %w", p, err)
+		}
+		if err := os.WriteFile(full, files[p], 0o644); err != nil {
+			return "", cacerr.Usage("write %s: %w", p, err)
+		}
+		if err := wt.AddWithOptions(&git.AddOptions{Path: path.Clean(p), SkipStatus: true}); err != nil {
+			return "", cacerr.Usage("git add %s: %w", p, err)
+		}
+	}
+	name, email := w.getenv("GIT_AUTHOR_NAME"), w.getenv("GIT_AUTHOR_EMAIL")
+	if name == "" {
+		name = "cac"
+	}
+	if email == "" {
+		email = "cac@localhost"
+	}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: name, Email: email, When: time.Now()}})
+	if err != nil {
+		return "", cacerr.Usage("commit on %s: %w", branch, err)
+	}
+	return h.String(), nil
+}
+
+// push sends branch to origin (forced when force: the branch is cac's own).
+func (w *workspace) push(ctx context.Context, branch string, force bool) error {
+	a := w.auth
+	if a == nil {
+		if rem, err := w.repo.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
+			a = auth(rem.Config().URLs[0], w.getenv)
+		}
+	}
+	spec := config.RefSpec(fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch))
+	if force {
+		spec = "+" + spec
+	}
+	err := w.repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: a})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return cacerr.Remote(fmt.Errorf("push %s: %w", branch, err))
+	}
+	return nil
+}
