@@ -16,6 +16,7 @@ import (
 //	region  the region being validated
 //	usn     the service being validated
 //	values  the whole effective tree of the region as plain maps, lists and scalars
+//	source  (generators only) the source region's value at path, nil when it has none
 //
 // and the helpers isIP(v), isDomain(v), isURL(v), isPort(v), each returning bool.
 type exprEnv struct {
@@ -24,6 +25,7 @@ type exprEnv struct {
 	Region string         `expr:"region"`
 	USN    string         `expr:"usn"`
 	Values map[string]any `expr:"values"`
+	Source any            `expr:"source"` // generators only: the source region's value (nil when absent)
 }
 
 var exprOptions = []expr.Option{

@@ -334,8 +334,10 @@ func (l *loader) leaf(path string, v *yaml.Node, ps []pair) *Rule {
 			}
 		case "generator":
 			r.Generator = l.str("generator", val)
-			if _, err := expr.Compile(r.Generator, exprOptions...); r.Generator != "" && err != nil {
+			if prog, err := expr.Compile(r.Generator, exprOptions...); r.Generator != "" && err != nil {
 				l.problem(val, "%s: generator does not compile: %s", path, oneLine(err))
+			} else {
+				r.generator = prog
 			}
 		default:
 			hint := ""

@@ -79,7 +79,8 @@ type Rule struct {
 	pattern   *regexp.Regexp
 	exclude   *regexp.Regexp
 	program   *vm.Program
-	useValues bool // the expression reads `values`: build the plain tree only then
+	useValues bool        // the expression reads `values`: build the plain tree only then
+	generator *vm.Program // the compiled Generator
 }
 
 // mapRule is a mapping of the standard.
