@@ -137,6 +137,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newScanCmd(c, e),
 		newImportCmd(c, e),
 		newServeCmd(c, e),
+		newEnvCmd(c, e), newRegionCmd(c, e), newSubenvCmd(c, e),
 	)
 	return root
 }

@@ -207,12 +207,12 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 func imageNode(imgs map[string]string) *yaml.Node {
 	if len(imgs) == 1 {
 		for _, img := range imgs {
-			return scalarNode(img)
+			return toNode(img)
 		}
 	}
 	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	for _, c := range sortedKeys(imgs) {
-		m.Content = append(m.Content, scalarNode(c), scalarNode(imgs[c]))
+		m.Content = append(m.Content, toNode(c), toNode(imgs[c]))
 	}
 	return m
 }

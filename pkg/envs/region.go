@@ -208,7 +208,7 @@ func (b *builder) leaf(p string, v *yaml.Node, rule *standard.Rule) {
 	}
 	b.seen[p] = true
 	if val, ok := b.inv[p]; ok {
-		b.edits = append(b.edits, edit{path: p, value: scalarNode(val), origin: "inventory"})
+		b.edits = append(b.edits, edit{path: p, value: toNode(val), origin: "inventory"})
 		b.del.Inventory++
 		return
 	}
@@ -228,7 +228,7 @@ func (b *builder) leaf(p string, v *yaml.Node, rule *standard.Rule) {
 		if err != nil && b.err == nil {
 			b.err = cacerr.Usage("%s: %w", b.file, err)
 		}
-		b.edits = append(b.edits, edit{path: p, value: scalarNode(got), origin: "generated"})
+		b.edits = append(b.edits, edit{path: p, value: toNode(got), origin: "generated"})
 		b.del.Generated++
 	default:
 		desc := "no delivery rule in the standard covers it"
@@ -247,7 +247,7 @@ func (b *builder) apply(d *doc) error {
 	}
 	for _, p := range sortedKeys(b.inv) {
 		if !b.seen[p] { // a resource the source region does not have
-			b.edits = append(b.edits, edit{path: p, value: scalarNode(b.inv[p]), origin: "inventory"})
+			b.edits = append(b.edits, edit{path: p, value: toNode(b.inv[p]), origin: "inventory"})
 			b.del.Inventory++
 		}
 	}

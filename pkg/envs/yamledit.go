@@ -120,9 +120,8 @@ func removeIn(m *yaml.Node, segs []string) bool {
 	return false
 }
 
-// scalarNode makes a YAML scalar for a Go value (string, bool, int, float), or from YAML text when
-// parse is set (so --set port=3306 writes an int and --set name=x a string).
-func scalarNode(v any) *yaml.Node {
+// toNode encodes a Go value (a string, bool, number, or a struct or map) as a YAML node.
+func toNode(v any) *yaml.Node {
 	n := &yaml.Node{}
 	if err := n.Encode(v); err != nil {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: fmt.Sprint(v)}
