@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cacproj/cac/pkg/build"
+	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
@@ -82,6 +83,7 @@ rule and what to do. A secret's value is never printed.`,
 			res, err := build.Run(cmd.Context(), build.Options{
 				CodeDir: c.dir, ConfigRepo: c.configRepo, USN: c.usn, Branch: c.branch, Regions: c.regions,
 				Validator: v, Getenv: e.getenv, Stderr: e.stderr, ValidateOnly: true,
+				ConfigChecks: []build.ConfigCheck{envs.TodoFindings},
 			})
 			if res != nil && (len(res.Findings) > 0 || c.format != "text") {
 				if perr := printFindings(e, c.format, "cac validate", res.Findings); perr != nil {

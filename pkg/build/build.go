@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,6 +38,9 @@ type Validator interface {
 	Validate(region, usn string, v *values.Node) []report.Finding
 }
 
+// ConfigCheck checks a service's region against other files of the config repo (fsys is its root).
+type ConfigCheck func(fsys fs.FS, usn, region string) []report.Finding
+
 // Options configure a build. Zero values get DESIGN's defaults.
 type Options struct {
 	CodeDir    string   // the code repo root (default ".")
@@ -48,10 +52,13 @@ type Options struct {
 	Regions    []string // filter; empty = every region of the service
 	Fetch      configrepo.Options
 	Validator  Validator // nil = no validation
-	Getenv     func(string) string
-	Stderr     io.Writer // notices (fallback, progress)
-	Tool       string    // "cac v1.2.3", written into the report
-	Jobs       int       // parallel renders (default GOMAXPROCS)
+	// ConfigChecks run beside the Validator for every region, over the fetched config repo's files
+	// (e.g. envs.TodoFindings: manual values of a new region still unfilled).
+	ConfigChecks []ConfigCheck
+	Getenv       func(string) string
+	Stderr       io.Writer // notices (fallback, progress)
+	Tool         string    // "cac v1.2.3", written into the report
+	Jobs         int       // parallel renders (default GOMAXPROCS)
 	// ValidateOnly stops after validation: `cac validate`. Nothing is rendered or written.
 	ValidateOnly bool
 }
@@ -244,6 +251,9 @@ func validate(st *state) error {
 	}
 	for _, region := range st.res.Report.Regions {
 		st.findings = append(st.findings, st.opt.Validator.Validate(region, st.opt.USN, st.raw[region])...)
+		for _, check := range st.opt.ConfigChecks {
+			st.findings = append(st.findings, check(os.DirFS(st.config.Dir), st.opt.USN, region)...)
+		}
 	}
 	return nil
 }
