@@ -221,6 +221,9 @@ that already has files is refused (exit 2) unless --force.`,
 				return err
 			}
 			o.Force = w.force
+			if o.Standard, err = openStandard(cmd.Context(), c); err != nil {
+				return err
+			}
 			if gitops != "" {
 				if o.Images, err = envs.ReadImages(cmd.Context(), gitops, o.From, e.getenv); err != nil {
 					return err

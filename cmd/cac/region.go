@@ -1,15 +1,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/envs"
@@ -61,7 +55,7 @@ env copy does (or --dry-run).`,
 			}
 			o := envs.RegionOptions{Name: args[0], From: from, Standard: std, Force: w.force}
 			if inventory != "" {
-				if o.Inventory, err = readInventory(cmd.Context(), inventory); err != nil {
+				if o.Inventory, err = envs.LoadInventory(cmd.Context(), inventory, nil); err != nil {
 					return err
 				}
 			}
@@ -92,37 +86,6 @@ env copy does (or --dry-run).`,
 	f.StringVar(&todo, "todo", "", "also write the to-do list as markdown to `FILE`")
 	w.add(cmd)
 	return cmd
-}
-
-// readInventory reads an inventory from a file or an http(s) URL.
-func readInventory(ctx context.Context, ref string) (envs.Inventory, error) {
-	var data []byte
-	var err error
-	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
-		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, ref, nil)
-		if rerr != nil {
-			return nil, cacerr.Usage("--inventory %s: %w", ref, rerr)
-		}
-		resp, gerr := http.DefaultClient.Do(req)
-		if gerr != nil {
-			return nil, cacerr.Remote(fmt.Errorf("--inventory %s: %w", ref, gerr))
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, cacerr.Usage("--inventory %s: %s", ref, resp.Status)
-		}
-		data, err = io.ReadAll(resp.Body)
-	} else {
-		data, err = os.ReadFile(ref)
-	}
-	if err != nil {
-		return nil, cacerr.Usage("--inventory: %w", err)
-	}
-	var inv envs.Inventory
-	if err := yaml.Unmarshal(data, &inv); err != nil {
-		return nil, cacerr.Usage("--inventory %s: want {usn: {value.path: value}}: %w", ref, err)
-	}
-	return inv, nil
 }
 
 func newRegionStatusCmd(c *common, e env) *cobra.Command {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -39,6 +40,8 @@ type CopyOptions struct {
 	// container → image when it has several.
 	Images   map[string]map[string]string
 	ImageKey string // default DefaultImageKey
+	// Standard, when set, masks overrides of its secret leaves in the report.
+	Standard *standard.Standard
 }
 
 // Override is one --set applied.
@@ -139,6 +142,11 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 	}
 	for _, s := range sets {
 		ov := Override{Key: s.key, Value: s.value.Value}
+		if o.Standard != nil {
+			if r := o.Standard.Leaf(s.key); r != nil && r.Secret {
+				ov.Value = Mask
+			}
+		}
 		var where []*file
 		for _, f := range files {
 			d, err := edit(f)

@@ -107,6 +107,7 @@ func TestRegions(t *testing.T) {
 func TestPlanCopy(t *testing.T) {
 	dir, _ := workTree(t, configFiles)
 	fsys := os.DirFS(dir)
+	std := builtin(t)
 	for _, tc := range []struct {
 		name  string
 		opt   CopyOptions
@@ -120,6 +121,9 @@ func TestPlanCopy(t *testing.T) {
 				"_global/id.yaml": "# environment of Singapore\nenv:\n  physical: pre # production\n  group: sg\nextend:\n  flag: true\n",
 				"user/id.yaml":    "mysql:\n  main:\n    ip: 10.0.0.1\n    port: 3307\n    username: user\n    password: s3cret-pass\n    database: users\nenv:\n  router: base\n",
 				"order/id.yaml":   ""}},
+		{name: "secret override masked", opt: CopyOptions{From: "sg", To: "id", Services: []string{"user"}, Set: []string{"mysql.main.password=n3w-pass"}, Standard: std},
+			files: map[string]string{"_global/id.yaml": "",
+				"user/id.yaml": "mysql:\n  main:\n    ip: 10.0.0.1\n    port: 3306\n    username: user\n    password: n3w-pass\n    database: users\nenv:\n  router: base\n"}},
 		{name: "some services", opt: CopyOptions{From: "sg", To: "id", Services: []string{"order"}},
 			files: map[string]string{"_global/id.yaml": "", "order/id.yaml": ""}},
 		{name: "images", opt: CopyOptions{From: "sg", To: "id", Services: []string{"order", "user"}, Images: map[string]map[string]string{
@@ -142,6 +146,12 @@ func TestPlanCopy(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			rep.WriteText(&b)
+			rep.WriteJSON(&b)
+			if strings.Contains(b.String(), "n3w-pass") {
+				t.Errorf("secret printed:\n%s", b.String())
 			}
 			if len(files) != len(tc.files) || len(rep.Files) != len(tc.files) {
 				t.Errorf("files %v, want %v", rep.Files, tc.files)
