@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
@@ -199,6 +200,19 @@ func TestCopyWorkTree(t *testing.T) {
 	wt, _ := repo.Worktree()
 	if st, _ := wt.Status(); !st.IsClean() {
 		t.Errorf("work tree not clean after the commit:\n%s", st)
+	}
+	// staged changes would land in cac's commit: refused
+	os.WriteFile(filepath.Join(dir, "user/sg.yaml"), []byte("x: 1\n"), 0o644)
+	wt, _ = repo.Worktree()
+	if _, err := wt.Add("user/sg.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Copy(ctx, Source{Dir: dir}, CopyOptions{From: "sg", To: "vn"}, PublishOptions{})
+	if err == nil || err.Error() != "the config dir has staged changes (user/sg.yaml); commit or unstage them first" {
+		t.Errorf("staged: %v", err)
+	}
+	if _, err := wt.Commit("edit", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@x"}}); err != nil {
+		t.Fatal(err)
 	}
 	// a second copy refuses: the files exist now
 	_, err = Copy(ctx, Source{Dir: dir}, CopyOptions{From: "sg", To: "id"}, PublishOptions{})

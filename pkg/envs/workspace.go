@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -119,6 +121,9 @@ func (w *workspace) commit(branch, msg string, files map[string][]byte, force bo
 	if err != nil {
 		return "", cacerr.Usage("config repo work tree: %w", err)
 	}
+	if err := refuseStaged(wt); err != nil {
+		return "", err
+	}
 	if err := wt.Checkout(&git.CheckoutOptions{Branch: ref, Create: true, Keep: true}); err != nil {
 		return "", cacerr.Usage("create branch %s: %w", branch, err)
 	}
@@ -204,4 +209,24 @@ func (w *workspace) stage(files map[string][]byte) error {
 		return cacerr.Usage("write git index: %w", err)
 	}
 	return nil
+}
+
+// refuseStaged refuses a work tree with staged changes: they would end up in cac's commit.
+// Unstaged changes stay where they are.
+func refuseStaged(wt *git.Worktree) error {
+	st, err := wt.Status()
+	if err != nil {
+		return cacerr.Usage("config repo status: %w", err)
+	}
+	var staged []string
+	for p, s := range st {
+		if s.Staging != git.Unmodified && s.Staging != git.Untracked {
+			staged = append(staged, p)
+		}
+	}
+	if len(staged) == 0 {
+		return nil
+	}
+	sort.Strings(staged)
+	return cacerr.Usage("the config dir has staged changes (%s); commit or unstage them first", strings.Join(staged, ", "))
 }
