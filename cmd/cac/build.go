@@ -11,6 +11,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/report"
 )
 
@@ -60,6 +61,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				return err
 			}
 			opt.Validator = v
+			opt.ConfigChecks = []build.ConfigCheck{envs.TodoFindings} // a new region's unfilled manual values
 			res, err := build.Run(cmd.Context(), opt)
 			if res != nil && len(res.Findings) > 0 {
 				if perr := printFindings(e, c.format, "cac build", res.Findings); perr != nil {
