@@ -30,7 +30,7 @@ rule of each value's leaf in the standard decides:
   copy    SRC's value is kept;
   auto    the value comes from --inventory (the resources allocated for NAME), else from the
           leaf's generator expression (region = NAME, source = SRC's value, usn, values = SRC's tree);
-  manual  the value is left out and listed as a to-do, per service and owner (owners.yaml at the
+  manual  the value is left out and listed as a to-do, per service and owner (_owners.yaml at the
           config repo root maps usn to team; otherwise "unassigned"). Values no rule covers are manual.
 
 An inventory value fills its leaf whatever the delivery (it is the resource actually allocated):

@@ -22,9 +22,9 @@ import (
 const TodoDir = "_todo"
 
 // OwnersFile at the config repo root maps usn → owning team.
-const OwnersFile = "owners.yaml"
+const OwnersFile = "_owners.yaml"
 
-// Unassigned is the owner of a service owners.yaml does not name.
+// Unassigned is the owner of a service _owners.yaml does not name.
 const Unassigned = "unassigned"
 
 // Inventory holds the resources allocated for a new region: usn (or "_global") → value path → value,

@@ -15,7 +15,7 @@ import (
 )
 
 func regionFixture() map[string]string {
-	files := map[string]string{"owners.yaml": "user: team-users\n"}
+	files := map[string]string{"_owners.yaml": "user: team-users\n"}
 	for k, v := range configFiles {
 		files[k] = v
 	}
