@@ -1,0 +1,473 @@
+// Package gitops publishes the output of `cac build` to a GitOps repository that Argo CD syncs
+// (DESIGN §6). For each region it writes envs/<region>/<usn>/ — the manifests under the manifests dir
+// as-is, the other rendered files in a ConfigMap <usn>-config, the secret-bearing ones in a
+// SOPS-encrypted Secret <usn>-secret (decrypted by KSOPS), and a kustomization.yaml tying them
+// together — plus the Argo CD Application argocd/<region>/<usn>.yaml. One commit, pushed with go-git;
+// a push rejected because another pipeline moved the branch is redone on the new tip, with backoff.
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+)
+
+// Options configure Publish.
+type Options struct {
+	RepoURL string // GitOps repo (https, file or path)
+	Token   string // HTTP basic auth password, user x-access-token
+	Branch  string // default: the remote's default branch
+	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
+	PathTemplate string
+	USN          string
+	OutDir       string   // output of `cac build`: <OutDir>/<region>/<path> and <OutDir>/cac-report.json
+	Regions      []string // default: the regions of cac-report.json, else every directory of OutDir
+	// ManifestsDir is the rendered directory holding Kubernetes manifests (default deploy).
+	ManifestsDir string
+	// Secrets lists, per region, the secret values of the service; a rendered file containing one goes
+	// into the encrypted Secret instead of the ConfigMap.
+	Secrets map[string][]SecretValue
+	// AgeRecipients encrypt the Secret; default: the age keys of .sops.yaml at the GitOps repo root.
+	AgeRecipients []string
+	NoPrune       bool // keep files of envs/<region>/<usn>/ that are no longer rendered
+	DryRun        bool // no commit, no push; Result.Diff shows what would change
+	PipelineURL   string
+	CommitMessage string    // extra paragraph for the commit message
+	Author        Signature // default cac <cac@localhost>
+	Retries       int       // pushes retried after the first (default 8)
+	Backoff       time.Duration
+	Stderr        io.Writer // progress and retry notes (default: discarded)
+	Argo          ArgoOptions
+	// PR, when set, pushes a branch cac/<usn>/<short-sha> and opens a pull request to Branch instead
+	// of pushing to Branch.
+	PR PROpener
+}
+
+// SecretValue is one secret of a region's values: its dotted value path and its value.
+type SecretValue struct {
+	Path  string
+	Value string
+}
+
+// Signature names the commit author.
+type Signature struct{ Name, Email string }
+
+// PROpener opens a pull/merge request from head to base and returns its URL (pkg/forge implements it).
+type PROpener interface {
+	OpenPullRequest(ctx context.Context, head, base, title, body string) (string, error)
+}
+
+// Result says what Publish did.
+type Result struct {
+	UpToDate bool         // nothing to change; no commit
+	Commit   string       // the pushed commit ("" when up to date or dry run)
+	Branch   string       // the branch pushed to (the PR branch with Options.PR)
+	PRURL    string       // the pull request, with Options.PR
+	Changes  []FileChange // files added, modified or deleted in the GitOps repo, sorted by path
+	Diff     string       // unified diff of Changes (dry run only)
+	Attempts int          // push attempts made
+}
+
+// FileChange is one changed file of the GitOps repo.
+type FileChange struct {
+	Path string
+	Op   string // add, modify, delete
+}
+
+type buildInfo struct {
+	codeCommit, configCommit string
+	regions                  []string
+}
+
+// Publish writes the service's rendered output into the GitOps repo and pushes one commit.
+func Publish(ctx context.Context, o Options) (*Result, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	info, err := readBuildInfo(filepath.Join(o.OutDir, "cac-report.json"))
+	if err != nil {
+		return nil, err
+	}
+	regions := o.Regions
+	if len(regions) == 0 {
+		regions = info.regions
+	}
+	if len(regions) == 0 {
+		if regions, err = listDirs(o.OutDir); err != nil {
+			return nil, err
+		}
+	}
+	if len(regions) == 0 {
+		return nil, cacerr.Usage("no region to publish in %s; run cac build first", o.OutDir)
+	}
+	sort.Strings(regions)
+	var plans []*regionPlan
+	for _, r := range regions {
+		if fi, err := os.Stat(filepath.Join(o.OutDir, r)); err != nil || !fi.IsDir() {
+			return nil, cacerr.Usage("region %s has no rendered output in %s; run cac build for it", r, o.OutDir)
+		}
+		p, err := planRegion(o.OutDir, r, o.USN, o.ManifestsDir, o.Secrets[r])
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	p := &publisher{o: o, info: info, plans: plans}
+	backoff := o.Backoff
+	for attempt := 1; ; attempt++ {
+		res, err := p.attempt(ctx)
+		if err == nil {
+			res.Attempts = attempt
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
+		}
+		if !retryable(err) {
+			var ce *cacerr.Error
+			if !errors.As(err, &ce) {
+				err = cacerr.Remote(fmt.Errorf("publish %s to %s: %w", o.USN, redact(o.RepoURL), err))
+			}
+			return nil, err
+		}
+		if attempt > o.Retries {
+			return nil, cacerr.Remote(fmt.Errorf("publish %s to %s: gave up after %d attempts: %w", o.USN, redact(o.RepoURL), attempt, err))
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		fmt.Fprintf(o.Stderr, "publish %s: attempt %d failed (%v); retrying in %s\n", o.USN, attempt, err, wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 64*o.Backoff) // 500ms default: at most ~32s
+	}
+}
+
+func (o *Options) defaults() error {
+	if o.RepoURL == "" {
+		return cacerr.Usage("no GitOps repo: set the repository URL to publish to")
+	}
+	if o.USN == "" {
+		return cacerr.Usage("no service name (USN) to publish")
+	}
+	if o.OutDir == "" {
+		return cacerr.Usage("no build output directory")
+	}
+	if o.PathTemplate == "" {
+		o.PathTemplate = "envs/{region}/{usn}"
+	}
+	if !strings.Contains(o.PathTemplate, "{usn}") || !strings.Contains(o.PathTemplate, "{region}") {
+		return cacerr.Usage("path template %q must contain {region} and {usn}, so each service owns its own path", o.PathTemplate)
+	}
+	if o.ManifestsDir == "" {
+		o.ManifestsDir = "deploy"
+	}
+	o.ManifestsDir = strings.Trim(path.Clean(filepath.ToSlash(o.ManifestsDir)), "/")
+	if o.ManifestsDir == "." || strings.HasPrefix(o.ManifestsDir, "..") {
+		return cacerr.Usage("manifests dir %q must be a sub-directory of the rendered output", o.ManifestsDir)
+	}
+	if o.Author.Name == "" {
+		o.Author = Signature{Name: "cac", Email: "cac@localhost"}
+	}
+	if o.Retries == 0 {
+		o.Retries = 8
+	}
+	if o.Backoff == 0 {
+		o.Backoff = 500 * time.Millisecond
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	return nil
+}
+
+func (o *Options) appPath(region string) string {
+	return strings.NewReplacer("{region}", region, "{usn}", o.USN).Replace(o.PathTemplate)
+}
+
+func (o *Options) auth() transport.AuthMethod {
+	if o.Token == "" {
+		return nil
+	}
+	return &http.BasicAuth{Username: "x-access-token", Password: o.Token}
+}
+
+type publisher struct {
+	o     Options
+	info  buildInfo
+	plans []*regionPlan
+}
+
+// attempt clones the tip, writes our paths on it, commits and pushes. Each attempt starts from a fresh
+// shallow clone, so a retry re-applies the change on whatever the tip is now.
+func (p *publisher) attempt(ctx context.Context) (*Result, error) {
+	o := p.o
+	st := memory.NewStorage()
+	co := &git.CloneOptions{URL: o.RepoURL, Auth: o.auth(), Depth: 1, SingleBranch: true, NoCheckout: true, Tags: git.NoTags}
+	if o.Branch != "" {
+		co.ReferenceName = plumbing.NewBranchReferenceName(o.Branch)
+	}
+	repo, err := git.CloneContext(ctx, st, nil, co)
+	branch := o.Branch
+	var tip *object.Commit
+	switch {
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		// A new GitOps repo: the first publish creates the branch.
+		if branch == "" {
+			branch = "main"
+		}
+		st = memory.NewStorage() // the failed clone left its config behind
+		if repo, err = git.Init(st, nil); err != nil {
+			return nil, err
+		}
+		if _, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{o.RepoURL}}); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		var noRef git.NoMatchingRefSpecError
+		if errors.As(err, &noRef) {
+			return nil, cacerr.Usage("GitOps repo %s has no branch %s", redact(o.RepoURL), o.Branch)
+		}
+		return nil, fmt.Errorf("clone %s: %w", redact(o.RepoURL), err)
+	default:
+		head, err := repo.Head()
+		if err != nil {
+			return nil, fmt.Errorf("clone %s: %w", redact(o.RepoURL), err)
+		}
+		branch = head.Name().Short()
+		if tip, err = repo.CommitObject(head.Hash()); err != nil {
+			return nil, err
+		}
+	}
+	var base plumbing.Hash
+	var baseTree *object.Tree
+	if tip != nil {
+		base = tip.TreeHash
+		if baseTree, err = tip.Tree(); err != nil {
+			return nil, err
+		}
+	}
+	e, err := p.edit(st, baseTree, branch)
+	if err != nil {
+		return nil, err
+	}
+	newTree, err := e.apply(st, base)
+	if err != nil {
+		return nil, err
+	}
+	changes, diff, err := changesBetween(baseTree, st, newTree, o.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Branch: branch, Changes: changes, Diff: diff}
+	if newTree == base {
+		res.UpToDate = true
+		return res, nil
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	now := time.Now()
+	sig := object.Signature{Name: o.Author.Name, Email: o.Author.Email, When: now}
+	c := &object.Commit{Author: sig, Committer: sig, Message: p.message(), TreeHash: newTree}
+	if tip != nil {
+		c.ParentHashes = []plumbing.Hash{tip.Hash}
+	}
+	obj := st.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return nil, err
+	}
+	commit, err := st.SetEncodedObject(obj)
+	if err != nil {
+		return nil, err
+	}
+	res.Commit = commit.String()
+	target := branch
+	if o.PR != nil {
+		target = "cac/" + o.USN + "/" + commit.String()[:7]
+	}
+	ref := plumbing.NewBranchReferenceName(target)
+	if err := st.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
+		return nil, err
+	}
+	po := &git.PushOptions{RemoteName: "origin", Auth: o.auth(), RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
+	if tip != nil && o.PR == nil {
+		// The server updates the branch only if it still points at the tip we built on. go-git looks up
+		// the remote-tracking ref even when given the hash; a bare clone has none, so set it.
+		po.ForceWithLease = &git.ForceWithLease{RefName: ref, Hash: tip.Hash}
+		if err := st.SetReference(plumbing.NewHashReference(plumbing.NewRemoteReferenceName("origin", branch), tip.Hash)); err != nil {
+			return nil, err
+		}
+	}
+	if err := repo.PushContext(ctx, po); err != nil {
+		return nil, fmt.Errorf("push %s: %w", target, err)
+	}
+	res.Branch = target
+	if o.PR != nil {
+		url, err := o.PR.OpenPullRequest(ctx, target, branch, p.title(), p.message())
+		if err != nil {
+			return nil, cacerr.Remote(fmt.Errorf("open pull request %s → %s: %w", target, branch, err))
+		}
+		res.PRURL = url
+	}
+	return res, nil
+}
+
+// edit builds the change to the tip: our paths per region, and the Argo CD Applications.
+func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (*edit, error) {
+	o := p.o
+	e := newEdit()
+	var sopsConfig []byte
+	if base != nil {
+		if f, err := base.File(".sops.yaml"); err == nil {
+			if s, err := f.Contents(); err == nil {
+				sopsConfig = []byte(s)
+			}
+		}
+	}
+	for _, plan := range p.plans {
+		dir := o.appPath(plan.region)
+		e.replaceDir(dir, !o.NoPrune)
+		files := plan.files
+		if plan.secret != nil {
+			secretPath := dir + "/" + fileSecret
+			recips := o.AgeRecipients
+			if len(recips) == 0 && sopsConfig != nil {
+				var err error
+				if recips, err = sopsConfigRecipients(sopsConfig, secretPath); err != nil {
+					return nil, cacerr.Usage("GitOps repo %w", err)
+				}
+			}
+			if len(recips) == 0 {
+				return nil, cacerr.Usage("region %s: %s contain secret values and would be committed in plain text; "+
+					"give SOPS age recipients (cac publish --age-recipient age1…, or creation_rules with age: in .sops.yaml at the GitOps repo root)",
+					plan.region, strings.Join(plan.secret.files, ", "))
+			}
+			var old []byte
+			if base != nil {
+				if f, err := base.File(secretPath); err == nil {
+					if s, err := f.Contents(); err == nil {
+						old = []byte(s)
+					}
+				}
+			}
+			enc, err := plan.secret.secretFile(recips, o.Token, old)
+			if err != nil {
+				return nil, cacerr.Usage("region %s: encrypt secret: %w", plan.region, err)
+			}
+			files = map[string][]byte{fileSecret: enc}
+			for k, v := range plan.files {
+				files[k] = v
+			}
+		}
+		for name, data := range files {
+			h, err := writeBlob(st, data)
+			if err != nil {
+				return nil, err
+			}
+			e.file(dir+"/"+name, h)
+		}
+		if o.Argo.Regions != nil {
+			repoURL := o.RepoURL
+			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, redact(repoURL), branch)
+			if err != nil {
+				return nil, err
+			}
+			h, err := writeBlob(st, app)
+			if err != nil {
+				return nil, err
+			}
+			e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
+		}
+	}
+	return e, nil
+}
+
+func (p *publisher) title() string {
+	return fmt.Sprintf("cac publish %s (code %s, config %s)", p.o.USN, short(p.info.codeCommit), short(p.info.configCommit))
+}
+
+func (p *publisher) message() string {
+	var b strings.Builder
+	b.WriteString(p.title() + "\n\n")
+	if p.o.CommitMessage != "" {
+		b.WriteString(strings.TrimSpace(p.o.CommitMessage) + "\n\n")
+	}
+	regions := make([]string, len(p.plans))
+	for i, pl := range p.plans {
+		regions[i] = pl.region
+	}
+	fmt.Fprintf(&b, "Cac-Usn: %s\nCac-Code-Commit: %s\nCac-Config-Commit: %s\nCac-Regions: %s\n",
+		p.o.USN, orNone(p.info.codeCommit), orNone(p.info.configCommit), strings.Join(regions, ","))
+	if p.o.PipelineURL != "" {
+		fmt.Fprintf(&b, "Cac-Pipeline: %s\n", p.o.PipelineURL)
+	}
+	return b.String()
+}
+
+func short(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return orNone(s)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// retryable tells failures worth a fresh attempt (rejected push, transient network) from those that
+// will fail the same way again.
+func retryable(err error) bool {
+	if cacerr.Is(err, cacerr.KindUsage) || cacerr.Is(err, cacerr.KindFindings) || cacerr.Is(err, cacerr.KindRemote) {
+		return false
+	}
+	return !errors.Is(err, transport.ErrAuthenticationRequired) && !errors.Is(err, transport.ErrAuthorizationFailed) &&
+		!errors.Is(err, transport.ErrRepositoryNotFound) && !errors.Is(err, transport.ErrInvalidAuthMethod)
+}
+
+// redact drops credentials from a URL before it is printed or committed.
+func redact(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.Index(u[i+3:], "@"); j >= 0 && !strings.Contains(u[i+3:i+3+j], "/") {
+			return u[:i+3] + u[i+3+j+1:]
+		}
+	}
+	return u
+}
+
+func listDirs(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, cacerr.Usage("read build output: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,131 @@
+package gitops
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// edit is a set of changes to a git tree: whole directories replaced by exact file sets (prune) or
+// merged into, and single files written. Everything else in the tree keeps its hashes, so the new
+// commit differs from the tip only under the paths this service owns.
+type edit struct {
+	root *editNode
+}
+
+type editNode struct {
+	children map[string]*editNode
+	blob     *plumbing.Hash // a file
+	replace  bool           // a directory whose old content is dropped
+}
+
+func newEdit() *edit { return &edit{root: &editNode{children: map[string]*editNode{}}} }
+
+func (e *edit) dir(p string) *editNode {
+	n := e.root
+	for _, part := range strings.Split(p, "/") {
+		c, ok := n.children[part]
+		if !ok || c.blob != nil {
+			c = &editNode{children: map[string]*editNode{}}
+			n.children[part] = c
+		}
+		n = c
+	}
+	return n
+}
+
+// replaceDir makes dir hold exactly the files given later with file (when prune), or merges them
+// into its current content.
+func (e *edit) replaceDir(dir string, prune bool) { e.dir(dir).replace = prune }
+
+func (e *edit) file(p string, h plumbing.Hash) {
+	d, base := "", p
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		d, base = p[:i], p[i+1:]
+	}
+	n := e.root
+	if d != "" {
+		n = e.dir(d)
+	}
+	n.children[base] = &editNode{blob: &h}
+}
+
+// apply writes the edited tree of base (zero hash: empty tree) into s and returns its hash. An
+// empty result is the zero hash.
+func (e *edit) apply(s storer.EncodedObjectStorer, base plumbing.Hash) (plumbing.Hash, error) {
+	return applyNode(s, base, e.root)
+}
+
+func applyNode(s storer.EncodedObjectStorer, base plumbing.Hash, n *editNode) (plumbing.Hash, error) {
+	entries := map[string]object.TreeEntry{}
+	if !base.IsZero() && !n.replace {
+		t, err := object.GetTree(s, base)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		for _, te := range t.Entries {
+			entries[te.Name] = te
+		}
+	}
+	for name, c := range n.children {
+		if c.blob != nil {
+			entries[name] = object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: *c.blob}
+			continue
+		}
+		var sub plumbing.Hash
+		if old, ok := entries[name]; ok && old.Mode == filemode.Dir {
+			sub = old.Hash
+		}
+		h, err := applyNode(s, sub, c)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if h.IsZero() {
+			delete(entries, name)
+		} else {
+			entries[name] = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
+		}
+	}
+	if len(entries) == 0 {
+		return plumbing.ZeroHash, nil
+	}
+	t := &object.Tree{}
+	for _, te := range entries {
+		t.Entries = append(t.Entries, te)
+	}
+	// git orders entries by name, a directory compared as if its name ended in "/".
+	key := func(te object.TreeEntry) string {
+		if te.Mode == filemode.Dir {
+			return te.Name + "/"
+		}
+		return te.Name
+	}
+	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
+	obj := s.NewEncodedObject()
+	if err := t.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
+
+// writeBlob stores data as a blob and returns its hash.
+func writeBlob(s storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error) {
+	obj := s.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	obj.SetSize(int64(len(data)))
+	w, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
