@@ -10,7 +10,6 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
-	"github.com/cacproj/cac/pkg/forge"
 )
 
 func newEnvCmd(c *common, e env) *cobra.Command {
@@ -151,33 +150,7 @@ func (w *writeFlags) publish(e env) (envs.PublishOptions, error) {
 	if w.openPR == "" || w.dryRun {
 		return p, nil
 	}
-	first := func(vs ...string) string {
-		for _, v := range vs {
-			if v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	var t forge.Target
-	switch w.openPR {
-	case forge.GitHubKind:
-		t = forge.Target{Kind: forge.GitHubKind, APIURL: first(w.forgeAPI, e.getenv("GITHUB_API_URL"), "https://api.github.com"),
-			Token: forge.Token(e.getenv("GITHUB_TOKEN")), Repo: first(w.forgeRepo, e.getenv("GITHUB_REPOSITORY"))}
-		if t.Token == "" || t.Repo == "" {
-			return p, cacerr.Usage("--open-pr github needs GITHUB_TOKEN and --forge-repo owner/name (or GITHUB_REPOSITORY)")
-		}
-	case forge.GitLabKind:
-		t = forge.Target{Kind: forge.GitLabKind, APIURL: first(w.forgeAPI, e.getenv("CI_API_V4_URL")),
-			Token: forge.Token(first(e.getenv("GITLAB_TOKEN"), e.getenv("CI_JOB_TOKEN"))), Project: first(w.forgeRepo, e.getenv("CI_PROJECT_ID"))}
-		t.JobToken = e.getenv("GITLAB_TOKEN") == "" && t.Token != ""
-		if t.Token == "" || t.Project == "" || t.APIURL == "" {
-			return p, cacerr.Usage("--open-pr gitlab needs GITLAB_TOKEN (or CI_JOB_TOKEN), --forge-repo (or CI_PROJECT_ID) and --forge-api (or CI_API_V4_URL)")
-		}
-	default:
-		return p, cacerr.Usage("--open-pr takes github or gitlab, not %q", w.openPR)
-	}
-	f, err := forge.Open(t, nil)
+	f, err := prOpener(w.openPR, w.forgeRepo, w.forgeAPI, e)
 	if err != nil {
 		return p, err
 	}

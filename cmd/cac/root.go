@@ -136,6 +136,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newDiffCmd(c, e),
 		newScanCmd(c, e),
 		newImportCmd(c, e),
+		newPublishCmd(c, e),
 		newServeCmd(c, e),
 		newEnvCmd(c, e), newRegionCmd(c, e), newSubenvCmd(c, e),
 	)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -107,7 +108,7 @@ type serverKey struct{}
 type serverHolder struct{ s *gitserver.Server }
 
 // gitserver [TOKEN]: serve $WORK/git over smart HTTP (git http-backend) on loopback and set
-// GITURL to its base URL. With TOKEN, requests need it as the basic-auth password.
+// GITURL to its base URL and GITHOST to its host:port. With TOKEN, requests need it as the basic-auth password.
 func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) > 1 {
 		ts.Fatalf("usage: gitserver [TOKEN]")
@@ -121,6 +122,7 @@ func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Value(serverKey{}).(*serverHolder).s = s
 	ts.Defer(s.Close)
 	ts.Setenv("GITURL", s.URL)
+	ts.Setenv("GITHOST", strings.TrimPrefix(s.URL, "http://"))
 }
 
 // gitfault N [STATUS]: the next N requests to the git server fail with STATUS (default 500).

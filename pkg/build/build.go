@@ -15,6 +15,9 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -59,6 +62,12 @@ type Options struct {
 	Stderr       io.Writer // notices (fallback, progress)
 	Tool         string    // "cac v1.2.3", written into the report
 	Jobs         int       // parallel renders (default GOMAXPROCS)
+	// ManifestsDir holds the Kubernetes manifests among the rendered files (default deploy); they
+	// are rendered after the config files and may use _cac.configHash.
+	ManifestsDir string
+	// ReadConfigFiles names files at the config repo's root to return in Result.ConfigFiles
+	// (those that exist), e.g. _regions.yaml for publish.
+	ReadConfigFiles []string
 	// ValidateOnly stops after validation: `cac validate`. Nothing is rendered or written.
 	ValidateOnly bool
 }
@@ -69,6 +78,8 @@ type Result struct {
 	Findings []report.Finding
 	Outputs  []Output
 	Values   map[string]*values.Node // each region's effective values, as the standard sees them
+	// ConfigFiles holds the Options.ReadConfigFiles that exist in the config repo.
+	ConfigFiles map[string][]byte
 }
 
 // Output is one rendered file.
@@ -119,6 +130,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	if opt.Stderr == nil {
 		opt.Stderr = io.Discard
+	}
+	if opt.ManifestsDir == "" {
+		opt.ManifestsDir = "deploy"
 	}
 	if opt.Jobs <= 0 {
 		opt.Jobs = runtime.GOMAXPROCS(0)
@@ -197,6 +211,19 @@ func fetch(st *state) error {
 		return err
 	}
 	st.config = cfg
+	for _, name := range st.opt.ReadConfigFiles {
+		data, err := os.ReadFile(filepath.Join(cfg.Dir, filepath.FromSlash(name)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return cacerr.Usage("read %s from the config repo: %w", name, err)
+		}
+		if st.res.ConfigFiles == nil {
+			st.res.ConfigFiles = map[string][]byte{}
+		}
+		st.res.ConfigFiles[name] = data
+	}
 	r := st.res.Report
 	r.ConfigRepo, r.ConfigBranch, r.ConfigFallback, r.ConfigCommit, r.Offline = cfg.URL, cfg.Branch, cfg.Fallback, cfg.Commit, cfg.Offline
 	return nil
@@ -234,15 +261,21 @@ func load(st *state) error {
 		}
 		st.findings = append(st.findings, findings...)
 		st.raw[region] = v
-		st.vals[region] = v.With("_cac", values.Strings(
-			"region", region,
-			"usn", st.opt.USN,
-			"commit", st.res.Report.CodeCommit,
-			"branch", st.res.Report.CodeBranch,
-			"configCommit", st.res.Report.ConfigCommit,
-		))
+		st.vals[region] = v.With("_cac", st.builtins(region))
 	}
 	return nil
+}
+
+// builtins are the _cac.* values templates see in a region, plus extra key/value pairs.
+func (st *state) builtins(region string, extra ...string) *values.Node {
+	r := st.res.Report
+	return values.Strings(append([]string{
+		"region", region,
+		"usn", st.opt.USN,
+		"commit", r.CodeCommit,
+		"branch", r.CodeBranch,
+		"configCommit", r.ConfigCommit,
+	}, extra...)...)
 }
 
 func validate(st *state) error {
@@ -289,10 +322,38 @@ func discover(st *state) error {
 	return nil
 }
 
+// renderAll renders config files first, then Kubernetes manifests (under ManifestsDir), so that
+// manifests can use _cac.configHash: a hash of the region's rendered config files. A pod template
+// annotated with it rolls the Deployment whenever the config changes.
 func renderAll(st *state) error {
 	regions := st.res.Report.Regions
 	outs := make([]Output, len(regions)*len(st.tpls))
 	found := make([][]report.Finding, len(outs))
+	manifest := func(t *render.Template) bool {
+		return strings.HasPrefix(t.Out, strings.TrimSuffix(st.opt.ManifestsDir, "/")+"/")
+	}
+	st.renderPhase(outs, found, func(t *render.Template) bool { return !manifest(t) })
+	for ri, region := range regions {
+		h := sha256.New()
+		for _, o := range outs[ri*len(st.tpls) : (ri+1)*len(st.tpls)] {
+			if o.Template != nil {
+				fmt.Fprintf(h, "%s\x00%d\x00", o.Template.Out, len(o.Data))
+				h.Write(o.Data)
+			}
+		}
+		st.vals[region] = st.raw[region].With("_cac", st.builtins(region, "configHash", hex.EncodeToString(h.Sum(nil))[:16]))
+	}
+	st.renderPhase(outs, found, manifest)
+	for _, f := range found {
+		st.findings = append(st.findings, f...)
+	}
+	st.res.Outputs = outs
+	return nil
+}
+
+// renderPhase renders, in parallel, every region × template that which selects, into outs.
+func (st *state) renderPhase(outs []Output, found [][]report.Finding, which func(*render.Template) bool) {
+	regions := st.res.Report.Regions
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < st.opt.Jobs; w++ {
@@ -307,13 +368,10 @@ func renderAll(st *state) error {
 		}()
 	}
 	for i := range outs {
-		jobs <- i
+		if which(st.tpls[i%len(st.tpls)]) {
+			jobs <- i
+		}
 	}
 	close(jobs)
 	wg.Wait()
-	for _, f := range found {
-		st.findings = append(st.findings, f...)
-	}
-	st.res.Outputs = outs
-	return nil
 }

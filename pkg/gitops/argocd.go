@@ -77,7 +77,11 @@ func LoadRegions(path string) (*Regions, error) {
 	if err != nil {
 		return nil, cacerr.Usage("read regions file: %w", err)
 	}
-	file := filepath.ToSlash(path)
+	return ParseRegions(filepath.ToSlash(path), data)
+}
+
+// ParseRegions parses a regions file's content; file names it in findings.
+func ParseRegions(file string, data []byte) (*Regions, error) {
 	var fs []report.Finding
 	add := func(n *yaml.Node, valuePath, rule, format string, args ...any) {
 		fs = append(fs, report.Finding{Pos: report.Pos{File: file, Line: n.Line, Col: n.Column}, Path: valuePath,
