@@ -121,7 +121,7 @@ func Parse(file string, data []byte) (*Node, []report.Finding) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, []report.Finding{yamlError(file, err)}
+		return nil, []report.Finding{yamlError(file, data, err)}
 	}
 	empty := &Node{Kind: Map, Fields: map[string]*Node{}, Pos: report.Pos{File: file, Line: 1, Col: 1}}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -245,19 +245,39 @@ func finding(p report.Pos, rule, msg string) report.Finding {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-func yamlError(file string, err error) report.Finding {
+// yamlError turns a yaml.v3 error into a finding. yaml.v3 names no line for problems on the first
+// line and for unknown anchors; those are located in data (line 1 when nothing better is known).
+func yamlError(file string, data []byte, err error) report.Finding {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	p := report.Pos{File: file}
+	p := report.Pos{File: file, Line: 1}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+	} else if off := locate(data, msg); off >= 0 {
+		p.Line = 1 + bytes.Count(data[:off], []byte("\n"))
+		p.Col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:off], '\n')+1:off])
 	}
 	return finding(p, "yaml/syntax", "invalid YAML: "+msg)
+}
+
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// locate finds the offset in data of the problem msg describes, or -1.
+func locate(data []byte, msg string) int {
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		return bytes.Index(data, []byte("*"+m[1]))
+	}
+	if msg == "control characters are not allowed" {
+		return bytes.IndexFunc(data, func(r rune) bool {
+			return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f) || r == 0xfffe || r == 0xffff
+		})
+	}
+	return -1
 }
 
 func invalidAt(b []byte) int {
