@@ -19,6 +19,7 @@ func newBuildCmd(c *common, e env) *cobra.Command {
 	var out, cache string
 	var offline bool
 	var retries int
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Fetch the config repo, validate, and render every template for every region",
@@ -48,7 +49,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				USN:        c.usn,
 				Branch:     c.branch,
 				Regions:    c.regions,
-				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries)},
+				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries), Timeout: timeout},
 				Getenv:     e.getenv,
 				Stderr:     e.stderr,
 				Tool:       "cac " + toolVersion(),
@@ -84,6 +85,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
 	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
 	f.IntVar(&retries, "retries", 3, "retries of a failed fetch (connection errors, 5xx), with exponential backoff from 0.5s")
+	f.DurationVar(&timeout, "fetch-timeout", 2*time.Minute, "give up one attempt to fetch the config repo after `DURATION` (then retry); 0 = no limit")
 	return cmd
 }
 

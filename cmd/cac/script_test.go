@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -123,20 +124,30 @@ func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("GITURL", s.URL)
 }
 
-// gitfault N [STATUS]: the next N requests to the git server fail with STATUS (default 500).
+// gitfault N [STATUS | delay DURATION | cut BYTES]: the next N requests to the git server fail with
+// STATUS (default 500), are answered only after DURATION, or are cut off after BYTES of response.
 func cmdGitFault(ts *testscript.TestScript, neg bool, args []string) {
 	s := ts.Value(serverKey{}).(*serverHolder).s
-	if neg || s == nil || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: gitfault N [STATUS] (after gitserver)")
+	if neg || s == nil || len(args) < 1 || len(args) > 3 {
+		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES] (after gitserver)")
 	}
 	n, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	status := 500
-	if len(args) == 2 {
-		status, err = strconv.Atoi(args[1])
-		ts.Check(err)
+	f := gitserver.Fault{Status: 500}
+	switch {
+	case len(args) == 2:
+		f.Status, err = strconv.Atoi(args[1])
+	case len(args) == 3 && args[1] == "delay":
+		f = gitserver.Fault{}
+		f.Delay, err = time.ParseDuration(args[2])
+	case len(args) == 3 && args[1] == "cut":
+		f = gitserver.Fault{}
+		f.CutAfter, err = strconv.Atoi(args[2])
+	case len(args) == 3:
+		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES]")
 	}
+	ts.Check(err)
 	for i := 0; i < n; i++ {
-		s.Inject(gitserver.Fault{Status: status})
+		s.Inject(f)
 	}
 }
