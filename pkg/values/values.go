@@ -258,11 +258,34 @@ func yamlError(file string, data []byte, err error) report.Finding {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if parserError(msg) {
+			p.Line++ // yaml.v3 counts lines from 0 in parser (not scanner) errors
+		}
+		if last := lastLine(data); p.Line > last {
+			p.Line = last // the end of the file: point at its last line
+		}
 	} else if off := locate(data, msg); off >= 0 {
 		p.Line = 1 + bytes.Count(data[:off], []byte("\n"))
 		p.Col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:off], '\n')+1:off])
 	}
 	return finding(p, "yaml/syntax", "invalid YAML: "+msg)
+}
+
+// lastLine is the number of the last line of data that has any text.
+func lastLine(data []byte) int {
+	return max(1, bytes.Count(bytes.TrimRight(data, "\r\n"), []byte("\n"))+1)
+}
+
+// parserError reports whether msg is one of yaml.v3's parser errors (see its parserc.go), whose line
+// numbers are 0-based where its scanner errors' are 1-based.
+func parserError(msg string) bool {
+	switch msg {
+	case "did not find expected <document start>", "did not find expected node content", "did not find expected '-' indicator",
+		"did not find expected key", "did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive", "found undefined tag handle":
+		return true
+	}
+	return false
 }
 
 var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
