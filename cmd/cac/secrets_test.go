@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cacproj/cac/internal/gitfixture"
@@ -118,7 +123,18 @@ func TestNoSecretLeaks(t *testing.T) {
 		)
 	}
 
+	// every run also writes metrics and posts its failure notices, which must be clean too
+	var mu sync.Mutex
+	var notices [][]byte
+	hookSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		notices = append(notices, b)
+		mu.Unlock()
+	}))
+	defer hookSrv.Close()
 	for _, r := range runs {
+		r.args = append(r.args, "--metrics-file", filepath.Join(work, "cac.prom"), "--notify-url", hookSrv.URL+"/hook")
 		getenv := func(k string) string {
 			if v, ok := r.env[k]; ok {
 				return v
@@ -127,12 +143,25 @@ func TestNoSecretLeaks(t *testing.T) {
 		}
 		var stdout, stderr bytes.Buffer
 		code := Main(r.args, env{stdout: &stdout, stderr: &stderr, getenv: getenv})
-		name := strings.Join(r.args[2:], " ")
+		name := strings.Join(r.args[2:len(r.args)-4], " ")
 		if code != r.exit {
 			t.Errorf("cac %s: exit %d, want %d\nstdout: %s\nstderr: %s", name, code, r.exit, stdout.String(), stderr.String())
 		}
 		leaks(t, "stdout of cac "+name, stdout.Bytes())
 		leaks(t, "stderr of cac "+name, stderr.Bytes())
+	}
+
+	failures := 0
+	for _, r := range runs {
+		if r.exit != 0 {
+			failures++
+		}
+	}
+	if len(notices) != failures {
+		t.Errorf("%d failure notices for %d failed runs", len(notices), failures)
+	}
+	for i, n := range notices {
+		leaks(t, fmt.Sprintf("failure notice %d", i+1), n)
 	}
 
 	// Files cac wrote: the report and anything else outside the rendered region dirs, and the
