@@ -28,6 +28,8 @@ var seeded = []string{
 	"tok-SEED-url-8",   // a token in the URL's userinfo
 	"tok-SEED-bad-9",   // a wrong token
 	"tok-SEED-user-10", // a user name in the URL's userinfo
+	"tok-SEED-std-11",  // a token in the URL of a standard
+	"tok-SEED-reg-12",  // a token in the query of a registry URL
 }
 
 const secretStandard = `db:
@@ -111,6 +113,10 @@ func TestNoSecretLeaks(t *testing.T) {
 		run{args: []string{"-C", code, "validate", "--config-repo", badURL, "--usn", "user"}, env: map[string]string{"CAC_GIT_TOKEN": ""}, exit: 3},
 		// settings from the environment instead of flags
 		run{args: []string{"-C", code, "build", "--usn", "user"}, env: map[string]string{"CAC_CONFIG_REPO": userinfoURL, "CAC_GIT_TOKEN": ""}},
+		// credentials in the URLs of a standard and a registry that cannot be reached
+		run{args: []string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user", "--standard", "http://tok-SEED-user-10:tok-SEED-std-11@127.0.0.1:1/std.yaml"}, exit: 3},
+		run{args: []string{"-C", code, "build", "--config-repo", cfgURL, "--usn", "user", "--standard", "http://x:tok-SEED-std-11@127.0.0.1:1/rules.git//std.yaml@v1"}, exit: 3},
+		run{args: []string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user", "--registry", "http://127.0.0.1:1/reg.yaml?private_token=tok-SEED-reg-12"}, exit: 3},
 		run{args: []string{"-C", code, "select", "--region", "sg", "--dry-run"}},
 		run{args: []string{"-C", code, "schema"}},
 	)
