@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,7 +68,7 @@ func buildCmd(bin, code, config string) *exec.Cmd {
 	return cmd
 }
 
-// snapshot describes a complete output dir: the checksum of its report and of every file.
+// snapshot describes a complete output dir: one checksum over its files' names and checksums.
 // It fails the test when the dir is not complete: a file missing from or not listed in the report,
 // or a checksum that differs.
 func snapshot(t *testing.T, out string) string {
@@ -113,12 +114,17 @@ func snapshot(t *testing.T, out string) string {
 	if len(got) != len(want) {
 		t.Fatalf("output has %d files, its report lists %d: a partial output", len(got), len(want))
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	// the identity of an output is its files (the report also holds timings, which differ)
+	h := sha256.New()
+	slices.Sort(got)
+	for _, f := range got {
+		fmt.Fprintf(h, "%s %s\n", f, want[f])
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // TestKilledBuildLeavesCompleteOutput kills `cac build` with SIGKILL at several moments of a
-// build that takes a while (render and write of 300 templates × 16 regions) and checks that the
+// build that takes a while (render and write of 200 templates × 16 regions) and checks that the
 // output is then always a complete one: the previous build's, or (when the kill came after the
 // swap) the new one, never a mix; and that the next build removes the leftovers and succeeds.
 func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
@@ -126,7 +132,7 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 		t.Skip("builds thousands of files")
 	}
 	bin := cacBinary(t)
-	code, config := killFixture(t, 300, 16)
+	code, config := killFixture(t, 200, 16)
 	out := filepath.Join(code, "output", "cac")
 	parent := filepath.Dir(out)
 
@@ -135,7 +141,7 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitTemp(parent, 30*time.Second)
+	waitTemp(parent, nil, 30*time.Second)
 	kill(t, cmd)
 	if _, err := os.Stat(out); err == nil {
 		snapshot(t, out)
@@ -159,15 +165,19 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 		writeTestFile(t, filepath.Join(config, fmt.Sprintf("r%02d.yaml", r)), fmt.Sprintf("n: 2\ndb:\n  ip: 10.0.0.%d\n  port: 3306\n", r))
 	}
 	next := ""
-	points := []string{"10ms", "50ms", "100ms", "200ms", "400ms", "temp dir", "temp dir+20ms", "temp dir+100ms"}
+	points := []string{"10ms", "50ms", "100ms", "200ms", "400ms", "temp dir", "temp dir+20ms", "temp dir+100ms", "temp dir+300ms", "temp dir+1s", "report"}
 	kept, replaced := 0, 0
 	for _, at := range points {
+		before := temps(parent)
 		cmd := buildCmd(bin, code, config)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if d, ok := strings.CutPrefix(at, "temp dir"); ok {
-			waitTemp(parent, 30*time.Second)
+		if at == "report" {
+			// the last file is written: kill right before or during the swap
+			waitFile(parent, before, "cac-report.json", 60*time.Second)
+		} else if d, ok := strings.CutPrefix(at, "temp dir"); ok {
+			waitTemp(parent, before, 30*time.Second)
 			if d != "" {
 				wait, _ := time.ParseDuration(strings.TrimPrefix(d, "+"))
 				time.Sleep(wait)
@@ -177,6 +187,11 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 			time.Sleep(wait)
 		}
 		kill(t, cmd)
+		for _, tmp := range temps(parent) {
+			if st, err := os.Stat(tmp); err == nil && st.Mode().Perm()&0o077 != 0 && !complete(tmp) {
+				t.Errorf("killed at %s: the unfinished output %s is readable by others (%v)", at, tmp, st.Mode().Perm())
+			}
+		}
 		got := snapshot(t, out)
 		what := "the previous output"
 		switch got {
@@ -206,17 +221,38 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 	}
 }
 
+// complete reports whether dir holds a report: a finished output (about to be swapped in, or the
+// previous output being removed after the swap), which is 0755 like the output itself.
+func complete(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "cac-report.json"))
+	return err == nil
+}
+
 // temps lists the build temp dirs in parent.
 func temps(parent string) []string {
 	m, _ := filepath.Glob(filepath.Join(parent, ".cac-tmp-*"))
 	return m
 }
 
-// waitTemp returns once a build temp dir exists in parent (the write stage has begun), or after max.
-func waitTemp(parent string, max time.Duration) {
+// waitFile returns once a build temp dir other than those in before holds name, or after max.
+func waitFile(parent string, before []string, name string, max time.Duration) {
+	for end := time.Now().Add(max); time.Now().Before(end); time.Sleep(100 * time.Microsecond) {
+		for _, d := range temps(parent) {
+			if _, err := os.Stat(filepath.Join(d, name)); err == nil && !slices.Contains(before, d) {
+				return
+			}
+		}
+	}
+}
+
+// waitTemp returns once a build temp dir other than those in before exists in parent (the write
+// stage has begun), or after max.
+func waitTemp(parent string, before []string, max time.Duration) {
 	for end := time.Now().Add(max); time.Now().Before(end); time.Sleep(time.Millisecond) {
-		if len(temps(parent)) > 0 {
-			return
+		for _, d := range temps(parent) {
+			if !slices.Contains(before, d) {
+				return
+			}
 		}
 	}
 }
