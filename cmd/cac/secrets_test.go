@@ -21,15 +21,16 @@ import (
 // cac prints or writes, except the rendered config files themselves (output/cac/<region>/).
 var seeded = []string{
 	"s3cr3t-SEED-1", "s3cr3t-SEED-2", "s3cr3t-SEED-3", // valid secret values (sg, us, sg on the feature branch)
-	"S3CR3T-SEED-4!",   // breaks the secret's pattern
-	"changeme-SEED-5",  // matches the secret's forbidden pattern
-	"s3cr3t-SEED-6",    // a secret of the wrong type
-	"tok-SEED-env-7",   // CAC_GIT_TOKEN
-	"tok-SEED-url-8",   // a token in the URL's userinfo
-	"tok-SEED-bad-9",   // a wrong token
-	"tok-SEED-user-10", // a user name in the URL's userinfo
-	"tok-SEED-std-11",  // a token in the URL of a standard
-	"tok-SEED-reg-12",  // a token in the query of a registry URL
+	"S3CR3T-SEED-4!",                   // breaks the secret's pattern
+	"changeme-SEED-5",                  // matches the secret's forbidden pattern
+	"s3cr3t-SEED-6",                    // a secret of the wrong type
+	"tok-SEED-env-7",                   // CAC_GIT_TOKEN
+	"tok-SEED-url-8",                   // a token in the URL's userinfo
+	"tok-SEED-bad-9",                   // a wrong token
+	"tok-SEED-user-10",                 // a user name in the URL's userinfo
+	"tok-SEED-std-11",                  // a token in the URL of a standard
+	"tok-SEED-reg-12",                  // a token in the query of a registry URL
+	"s3cr3t-SEED-13", "s3cr3t-SEED-14", // passwords in per-region files that cac import turns into values
 }
 
 const secretStandard = `db:
@@ -81,6 +82,10 @@ func TestNoSecretLeaks(t *testing.T) {
 	std := filepath.Join(work, "std.yaml")
 	writeTestFile(t, std, secretStandard)
 	cache := filepath.Join(work, "cache")
+	svc := filepath.Join(work, "svc") // per-region files to import, with their secrets
+	writeTestFile(t, filepath.Join(svc, "conf", "app.sg.toml"), "name = \"shop\"\n[mysql]\nhost = \"10.8.1.21\"\npassword = \"s3cr3t-SEED-13\"\n")
+	writeTestFile(t, filepath.Join(svc, "conf", "app.us.toml"), "name = \"shop\"\n[mysql]\nhost = \"10.9.1.21\"\npassword = \"s3cr3t-SEED-14\"\n")
+	imported := filepath.Join(work, "imported") // the config dir import writes region YAMLs into
 
 	cfgURL := srv.RepoURL("cfg")
 	userinfoURL := strings.Replace(urlSrv.RepoURL("cfg"), "http://", "http://tok-SEED-user-10:tok-SEED-url-8@", 1)
@@ -101,6 +106,8 @@ func TestNoSecretLeaks(t *testing.T) {
 			run{args: append([]string{"-C", unresolved, "build", "--config-repo", cfgURL, "--usn", "user"}, f...), exit: 1},
 			run{args: append([]string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user"}, f...)},
 			run{args: append([]string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "bad"}, f...), exit: 1},
+			run{args: append([]string{"-C", code, "scan", "--config-repo", cfgURL, "--usn", "user"}, f...)},
+			run{args: append([]string{"-C", svc, "import", "--pattern", "conf/app.{region}.toml", "--config-dir", imported, "--usn", "user", "--dry-run"}, f...)},
 		)
 	}
 	runs = append(runs,
@@ -119,6 +126,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		run{args: []string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user", "--registry", "http://127.0.0.1:1/reg.yaml?private_token=tok-SEED-reg-12"}, exit: 3},
 		run{args: []string{"-C", code, "select", "--region", "sg", "--dry-run"}},
 		run{args: []string{"-C", code, "schema"}},
+		run{args: []string{"-C", svc, "import", "--pattern", "conf/app.{region}.toml", "--config-dir", imported, "--usn", "user"}},
 	)
 	for _, format := range []string{"text", "markdown", "json"} {
 		runs = append(runs,
@@ -183,24 +191,15 @@ func TestNoSecretLeaks(t *testing.T) {
 		rel, _ := filepath.Rel(work, p)
 		rel = filepath.ToSlash(rel)
 		switch {
-		case rel == "git" || rel == "std.yaml" || rel == "code/CacRegion_app.ini" || rel == "unresolved/CacRegion_app.ini":
+		case rel == "git" || rel == "std.yaml" || rel == "code/CacRegion_app.ini" || rel == "unresolved/CacRegion_app.ini" || rel == "svc/conf/app.sg.toml" || rel == "svc/conf/app.us.toml":
 			return skip(d) // the inputs
+		case rel == "imported":
+			return fs.SkipDir // cac import's region YAMLs: the config repo, where secrets belong
 		case d.IsDir() && filepath.Dir(p) == out:
 			return fs.SkipDir // rendered config: secrets belong there
-		case d.IsDir() && strings.HasPrefix(rel, "cache/") && strings.Count(rel, "/") == 1:
-			// a cached clone: only its .git metadata is cac's own
-			if err := filepath.WalkDir(filepath.Join(p, ".git"), func(q string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && !strings.Contains(q, "objects") {
-					data, err := os.ReadFile(q)
-					if err != nil {
-						return err
-					}
-					leaks(t, q, data)
-				}
-				return err
-			}); err != nil {
-				return err
-			}
+		case strings.HasPrefix(rel, "cache/") && (d.Name() == "tree" || d.Name() == "objects"):
+			// a cached clone's checked-out tree is the config repo (secrets expected) and its
+			// objects are compressed; its refs, config and lock files are cac's own, checked below
 			return fs.SkipDir
 		case d.IsDir():
 			return nil
