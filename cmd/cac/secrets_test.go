@@ -126,6 +126,10 @@ func TestNoSecretLeaks(t *testing.T) {
 		run{args: []string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user", "--registry", "http://127.0.0.1:1/reg.yaml?private_token=tok-SEED-reg-12"}, exit: 3},
 		run{args: []string{"-C", code, "select", "--region", "sg", "--dry-run"}},
 		run{args: []string{"-C", code, "schema"}},
+		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "user", "--config-repo", cfgURL}},
+		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "user", "--config-repo", cfgURL, "--format", "json"}},
+		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "bad", "--config-repo", cfgURL}},
+		run{args: []string{"-C", code, "env", "list", "--config-repo", cfgURL, "--format", "json"}},
 		run{args: []string{"-C", svc, "import", "--pattern", "conf/app.{region}.toml", "--config-dir", imported, "--usn", "user"}},
 	)
 	for _, format := range []string{"text", "markdown", "json"} {
