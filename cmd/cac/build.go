@@ -19,6 +19,7 @@ func newBuildCmd(c *common, e env) *cobra.Command {
 	var out, cache string
 	var offline bool
 	var retries int
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Fetch the config repo, validate, and render every template for every region",
@@ -48,7 +49,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				USN:        c.usn,
 				Branch:     c.branch,
 				Regions:    c.regions,
-				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries)},
+				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries), Timeout: timeout},
 				Getenv:     e.getenv,
 				Stderr:     e.stderr,
 				Tool:       "cac " + toolVersion(),
@@ -63,6 +64,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 			opt.Validator = v
 			opt.ConfigChecks = []build.ConfigCheck{envs.TodoFindings} // a new region's unfilled manual values
 			res, err := build.Run(cmd.Context(), opt)
+			recordBuild(e, res)
 			if res != nil && len(res.Findings) > 0 {
 				if perr := printFindings(e, c.format, "cac build", res.Findings); perr != nil {
 					return perr
@@ -84,7 +86,19 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
 	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
 	f.IntVar(&retries, "retries", 3, "retries of a failed fetch (connection errors, 5xx), with exponential backoff from 0.5s")
+	f.DurationVar(&timeout, "fetch-timeout", 2*time.Minute, "give up one attempt to fetch the config repo after `DURATION` (then retry); 0 = no limit")
 	return cmd
+}
+
+// recordBuild gives --metrics-file the stage times and placeholder count of a build.
+func recordBuild(e env, res *build.Result) {
+	if res == nil || res.Report == nil {
+		return
+	}
+	for _, s := range res.Report.Stages {
+		e.rec.Stage(s.Name, time.Duration(s.Millis*float64(time.Millisecond)))
+	}
+	e.rec.Placeholders(res.Report.Placeholders)
 }
 
 // retriesOption maps the --retries flag (0 = no retry) to configrepo's convention (0 = default).
@@ -127,6 +141,7 @@ func checkFormat(format string) error {
 
 // printFindings writes findings to stdout in the chosen format.
 func printFindings(e env, format, tool string, findings []report.Finding) error {
+	e.rec.Findings(findings)
 	color := false
 	if f, ok := e.stdout.(*os.File); ok {
 		color = colorOn(f, e.getenv)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +13,14 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/obs"
 )
 
 // version is set at release time with -ldflags "-X main.version=v1.2.3".
@@ -37,30 +40,75 @@ func toolVersion() string {
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	rec            *obs.Recorder // what the run did, for --metrics-file; Main sets it
 }
 
 // SettingsFile holds project settings at the code repo root; keys are flag names.
 const SettingsFile = ".cac.yaml"
 
 // Main runs cac with args and returns the exit code (DESIGN §4): 0 ok, 1 findings, 2 usage or
-// local setup, 3 remote failure. It is the only place errors are printed.
+// local setup, 3 remote failure. It is the only place errors are printed. Around the command it
+// writes --metrics-file and sends --notify-url, also when the command fails.
 func Main(args []string, e env) int {
+	start := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	logw := obs.NewLogWriter(e.stderr)
+	e.stderr = logw
+	if e.rec == nil {
+		e.rec = obs.NewRecorder()
+	}
 	root := newRoot(e)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
-	}
-	if !errors.Is(err, errQuiet) {
-		fmt.Fprintf(e.stderr, "cac: %v\n", err)
+	cmd, err := root.ExecuteContextC(ctx)
+	code := cacerr.ExitCode(err)
+	if err != nil && !errors.Is(err, errQuiet) {
+		logw.Error(err.Error())
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(e.stderr, "Run 'cac %s --help' for usage.\n", ue.cmd)
+		fmt.Fprintf(logw, "Run 'cac %s --help' for usage.\n", ue.cmd)
 	}
-	return cacerr.ExitCode(err)
+	logw.Flush()
+	observe(root, cmd, e, code, err, time.Since(start))
+	return code
+}
+
+// observe writes --metrics-file and, for a failed run, posts --notify-url. Neither changes the
+// exit code: a problem is a warning.
+func observe(root, cmd *cobra.Command, e env, code int, runErr error, elapsed time.Duration) {
+	flag := func(name string) string {
+		v, _ := root.PersistentFlags().GetString(name)
+		if v == "" { // a flag error stops parsing before settings are applied: the environment still counts
+			v = e.getenv(envName(name))
+		}
+		return v
+	}
+	name := "cac"
+	if cmd != nil && cmd != root {
+		name = strings.TrimPrefix(cmd.CommandPath(), "cac ")
+	}
+	if path := flag("metrics-file"); path != "" {
+		var b bytes.Buffer
+		err := e.rec.WriteMetrics(&b, name, code, elapsed)
+		if err == nil {
+			err = obs.WriteFile(path, b.Bytes())
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cac: WARNING: could not write --metrics-file: %v\n", err)
+		}
+	}
+	if endpoint := flag("notify-url"); endpoint != "" && code != 0 {
+		msg := ""
+		if runErr != nil && !errors.Is(runErr, errQuiet) {
+			msg = obs.Scrub(runErr.Error(), e.getenv)
+		}
+		n := obs.Notification{Command: name, ExitCode: code, Outcome: obs.Outcome(code), Error: msg,
+			USN: flag("usn"), Branch: flag("branch"), PipelineURL: obs.PipelineURL(e.getenv), Version: toolVersion()}
+		if err := obs.Notify(context.Background(), nil, endpoint, e.getenv("CAC_NOTIFY_SECRET"), n); err != nil {
+			fmt.Fprintf(e.stderr, "cac: WARNING: could not send the failure notice: %v\n", err)
+		}
+	}
 }
 
 // errQuiet marks an error whose message was already printed.
@@ -84,6 +132,7 @@ type common struct {
 	standard   string
 	registry   string
 	format     string
+	logFormat  string
 }
 
 func newRoot(e env) *cobra.Command {
@@ -111,7 +160,15 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 				}
 				c.dir = "."
 			}
-			return applySettings(cmd, c.dir, e.getenv)
+			if err := applySettings(cmd, c.dir, e.getenv); err != nil {
+				return err
+			}
+			if lw, ok := e.stderr.(*obs.LogWriter); ok {
+				if err := lw.SetFormat(c.logFormat, "command", strings.TrimPrefix(cmd.CommandPath(), "cac ")); err != nil {
+					return cacerr.Usage("--log-format: %w", err)
+				}
+			}
+			return nil
 		},
 	}
 	root.SetOut(e.stdout)
@@ -128,6 +185,9 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 	pf.StringVar(&c.standard, "standard", "", "the standard: a `FILE`, an https URL or URL//path@ref (default: the built-in one)")
 	pf.StringVar(&c.registry, "registry", "", "known service names: a YAML/JSON list `FILE` or URL")
 	pf.StringVar(&c.format, "format", "text", "how findings are printed: text, json, junit, github, gitlab, sarif")
+	pf.StringVar(&c.logFormat, "log-format", "text", "progress lines on stderr: text, or json (one object per line)")
+	pf.String("metrics-file", "", "at exit, also on failure, write Prometheus metrics of the run to `FILE`")
+	pf.String("notify-url", "", "when the run fails, POST a JSON notice to `URL` (signed with CAC_NOTIFY_SECRET when set)")
 	root.AddCommand(
 		newBuildCmd(c, e),
 		newSelectCmd(c, e),

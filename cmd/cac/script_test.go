@@ -2,11 +2,13 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -25,8 +27,19 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar: end-to-end CLI scenarios whose stdout and stderr are
 // part of the contract. UPDATE_SCRIPTS=1 (or -update) rewrites expected output.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+	testscript.Run(t, scriptParams(filepath.Join("..", "..", "testdata", "script")))
+}
+
+// TestBadInput runs testdata/bad/*.txtar: one broken or hostile input per file, each run through
+// cac build (and validate), asserting a clear message with file:line, the exit code, and that
+// nothing was written.
+func TestBadInput(t *testing.T) {
+	testscript.Run(t, scriptParams(filepath.Join("..", "..", "testdata", "bad")))
+}
+
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		UpdateScripts:       *update || os.Getenv("UPDATE_SCRIPTS") == "1",
 		Setup: func(e *testscript.Env) error {
@@ -69,8 +82,48 @@ func TestScripts(t *testing.T) {
 			"gitserver":  cmdGitServer,
 			"gitfault":   cmdGitFault,
 			"fakegithub": cmdFakeGitHub,
+			"genfile":    cmdGenFile,
 		},
-	})
+	}
+}
+
+// genfile FILE KIND ARG: write an input that cannot or should not be committed as text. KIND
+// "lines" writes ARG MiB of template lines with a placeholder; "aliases" writes a YAML file whose
+// aliases expand to more than ARG million values; "quoted" writes the Go-quoted string ARG (for
+// invalid UTF-8, BOMs and CRLF).
+func cmdGenFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: genfile FILE lines|aliases|quoted ARG")
+	}
+	var b strings.Builder
+	n, _ := strconv.Atoi(args[2])
+	switch args[1] {
+	case "quoted":
+		s, err := strconv.Unquote(args[2])
+		ts.Check(err)
+		b.WriteString(s)
+	case "lines":
+		line := "key = ^cac<<a>> and some text to fill the line up\n"
+		for b.Len() < n<<20+1 {
+			b.WriteString(line)
+		}
+	case "aliases":
+		// level i is a list of 10 aliases to level i-1: 10^levels leaves
+		b.WriteString("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+		levels := 1
+		for leaves := 10; leaves < n*1000000; leaves *= 10 {
+			fmt.Fprintf(&b, "l%d: &l%d [", levels, levels)
+			for j := 0; j < 10; j++ {
+				fmt.Fprintf(&b, "*l%d, ", levels-1)
+			}
+			b.WriteString("x]\n")
+			levels++
+		}
+	default:
+		ts.Fatalf("genfile: unknown kind %q", args[1])
+	}
+	ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o755))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o644))
 }
 
 // configrepo NAME DEFAULT DIR: make the bare repository $WORK/git/NAME.git from DIR, whose
@@ -125,20 +178,30 @@ func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("GITHOST", strings.TrimPrefix(s.URL, "http://"))
 }
 
-// gitfault N [STATUS]: the next N requests to the git server fail with STATUS (default 500).
+// gitfault N [STATUS | delay DURATION | cut BYTES]: the next N requests to the git server fail with
+// STATUS (default 500), are answered only after DURATION, or are cut off after BYTES of response.
 func cmdGitFault(ts *testscript.TestScript, neg bool, args []string) {
 	s := ts.Value(serverKey{}).(*serverHolder).s
-	if neg || s == nil || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: gitfault N [STATUS] (after gitserver)")
+	if neg || s == nil || len(args) < 1 || len(args) > 3 {
+		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES] (after gitserver)")
 	}
 	n, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	status := 500
-	if len(args) == 2 {
-		status, err = strconv.Atoi(args[1])
-		ts.Check(err)
+	f := gitserver.Fault{Status: 500}
+	switch {
+	case len(args) == 2:
+		f.Status, err = strconv.Atoi(args[1])
+	case len(args) == 3 && args[1] == "delay":
+		f = gitserver.Fault{}
+		f.Delay, err = time.ParseDuration(args[2])
+	case len(args) == 3 && args[1] == "cut":
+		f = gitserver.Fault{}
+		f.CutAfter, err = strconv.Atoi(args[2])
+	case len(args) == 3:
+		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES]")
 	}
+	ts.Check(err)
 	for i := 0; i < n; i++ {
-		s.Inject(gitserver.Fault{Status: status})
+		s.Inject(f)
 	}
 }

@@ -85,6 +85,7 @@ rule and what to do. A secret's value is never printed.`,
 				Validator: v, Getenv: e.getenv, Stderr: e.stderr, ValidateOnly: true,
 				ConfigChecks: []build.ConfigCheck{envs.TodoFindings},
 			})
+			recordBuild(e, res)
 			if res != nil && (len(res.Findings) > 0 || c.format != "text") {
 				if perr := printFindings(e, c.format, "cac validate", res.Findings); perr != nil {
 					return perr

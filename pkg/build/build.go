@@ -140,6 +140,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if opt.ConfigRepo == "" {
 		return nil, cacerr.Usage("no config repo: set --config-repo, CAC_CONFIG_REPO, or config-repo in .cac.yaml")
 	}
+	if err := checkNames(opt); err != nil {
+		return nil, err
+	}
 	st := &state{ctx: ctx, opt: opt, res: &Result{Report: &Report{Tool: opt.Tool, USN: opt.USN}}}
 	defer func() {
 		if st.config != nil {
@@ -171,6 +174,21 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return st.res, cacerr.Findings(n, plural(n, "problem")+" found")
 	}
 	return st.res, nil
+}
+
+// checkNames refuses a USN or region that is not a plain directory name, before anything is fetched.
+func checkNames(opt Options) error {
+	var errs []error
+	if opt.USN != "" {
+		errs = append(errs, values.CheckName("--usn", opt.USN))
+	}
+	for _, r := range opt.Regions {
+		errs = append(errs, values.CheckName("region", r))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cacerr.Wrap(cacerr.KindUsage, err)
+	}
+	return nil
 }
 
 func plural(n int, word string) string {
@@ -230,7 +248,14 @@ func fetch(st *state) error {
 }
 
 func load(st *state) error {
-	fsys := os.DirFS(st.config.Dir)
+	// os.Root keeps every read inside the config repo: a region file that is a symlink to a file
+	// outside it (a secret on the build machine) is refused.
+	root, err := os.OpenRoot(st.config.Dir)
+	if err != nil {
+		return cacerr.Usage("config repo: %w", err)
+	}
+	defer root.Close()
+	fsys := root.FS()
 	all, err := values.Regions(fsys, st.opt.USN)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)

@@ -113,15 +113,17 @@ func writeTree(out string, fill func(dir string) error) error {
 			os.RemoveAll(s)
 		}
 	}
+	// The temp dir is 0700 while it is filled (rendered files hold secrets, and a killed build
+	// leaves it behind until the next build); it becomes 0755 just before it is swapped in.
 	tmp, err := os.MkdirTemp(parent, prefix)
 	if err != nil {
 		return cacerr.Usage("create output dir: %w", err)
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return cacerr.Usage("create output dir: %w", err)
-	}
 	if err := fill(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return cacerr.Usage("write output: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
 		os.RemoveAll(tmp)
 		return cacerr.Usage("write output: %w", err)
 	}

@@ -50,6 +50,8 @@ type Options struct {
 	Retries int
 	// Backoff is the first wait between attempts, doubled after each; 0 means 500ms.
 	Backoff time.Duration
+	// Timeout limits each attempt (a stalled server is retried like a failing one); 0 means none.
+	Timeout time.Duration
 	// Getenv reads credentials (TokenVars, CAC_SSH_KEY, CAC_SSH_KEY_PASSPHRASE); nil means os.Getenv.
 	Getenv func(string) string
 	// Stderr receives notices (branch fallback, offline use, plain directory); nil discards them.
@@ -295,7 +297,7 @@ func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
 		depth = 0
 	}
 	f.incremental = depth == 0
-	n, err := retry(ctx, f.o.Retries, f.o.Backoff, func(ctx context.Context) error {
+	n, err := retry(ctx, f.o.Retries, f.o.Backoff, f.o.Timeout, func(ctx context.Context) error {
 		err := f.repo.FetchContext(ctx, &git.FetchOptions{
 			RemoteName: "origin",
 			RemoteURL:  f.rem.transport,
@@ -324,7 +326,7 @@ func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
 func (f *fetcher) defaultBranch(ctx context.Context) (string, error) {
 	r := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{f.rem.transport}})
 	var refs []*plumbing.Reference
-	n, err := retry(ctx, f.o.Retries, f.o.Backoff, func(ctx context.Context) error {
+	n, err := retry(ctx, f.o.Retries, f.o.Backoff, f.o.Timeout, func(ctx context.Context) error {
 		var err error
 		refs, err = r.ListContext(ctx, &git.ListOptions{Auth: f.rem.auth})
 		return err

@@ -316,6 +316,26 @@ func TestFetchContextDeadline(t *testing.T) {
 	}
 }
 
+func TestFetchRetriesStalledServer(t *testing.T) {
+	fx := newFixture(t, gitserver.Options{})
+	// every attempt meets a server that does not answer within the attempt's time
+	fx.srv.Inject(gitserver.Fault{Delay: time.Minute}, gitserver.Fault{Delay: time.Minute}, gitserver.Fault{Delay: time.Minute})
+	err, _ := fetchErr(t, context.Background(), Options{URL: fx.url, Branch: "trunk", Retries: 2, Backoff: time.Millisecond, Timeout: 100 * time.Millisecond})
+	want := fmt.Sprintf("fetch config repo %s (branch trunk): timed out after 3 attempts", fx.url)
+	if err == nil || err.Error() != want || cacerr.ExitCode(err) != 3 {
+		t.Errorf("error = %v (exit %d)\nwant    %q", err, cacerr.ExitCode(err), want)
+	}
+	if fx.srv.Requests() != 3 {
+		t.Errorf("requests = %d, want one per attempt", fx.srv.Requests())
+	}
+	// a server that stalls once is retried and the fetch succeeds
+	fx.srv.Inject(gitserver.Fault{Delay: time.Minute})
+	res, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Retries: 2, Backoff: time.Millisecond, Timeout: time.Second})
+	if res.Attempts < 2 {
+		t.Errorf("attempts = %d: the stalled attempt was not cut off", res.Attempts)
+	}
+}
+
 func TestFetchCacheIsIncremental(t *testing.T) {
 	fx := newFixture(t, gitserver.Options{})
 	cache := t.TempDir()

@@ -103,3 +103,31 @@ func urlSecrets(raw string) []string {
 	}
 	return out
 }
+
+// ScrubURL removes the credentials of the URL raw from text (an error message that may quote raw,
+// whole or in parts, as net/http and go-git do): raw itself becomes Redact(raw), and its user name,
+// password and credential-like query values become "***".
+func ScrubURL(text, raw string) string {
+	return scrubber{raw: raw, redacted: Redact(raw), secrets: urlSecrets(raw)}.scrub(text)
+}
+
+// RedactError is err with ScrubURL applied to its message; errors.Is and errors.As still reach err
+// (and its cacerr kind).
+func RedactError(err error, raw string) error {
+	if err == nil {
+		return nil
+	}
+	msg := ScrubURL(err.Error(), raw)
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{err: err, msg: msg}
+}
+
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (r *redactedError) Error() string { return r.msg }
+func (r *redactedError) Unwrap() error { return r.err }

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,4 +157,20 @@ func TestRemoteSSHAuth(t *testing.T) {
 			t.Errorf("error = %v (exit %d)", err, cacerr.ExitCode(err))
 		}
 	})
+}
+
+func TestRedactError(t *testing.T) {
+	raw := "https://bob-user:tok-SEED-pw@git.example.com/rules.git?private_token=tok-SEED-q&ref=v1"
+	inner := cacerr.Remote(fmt.Errorf(`fetch standard %s: Get "https://bob-user:***@git.example.com/rules.git?private_token=tok-SEED-q": refused`, raw))
+	err := RedactError(inner, raw)
+	if strings.Contains(err.Error(), "tok-SEED") || strings.Contains(err.Error(), "bob-user") {
+		t.Errorf("not redacted: %v", err)
+	}
+	if !strings.Contains(err.Error(), "https://git.example.com/rules.git?ref=v1") || cacerr.ExitCode(err) != 3 || !errors.Is(err, inner) {
+		t.Errorf("err = %v (exit %d)", err, cacerr.ExitCode(err))
+	}
+	plain := errors.New("nothing secret")
+	if RedactError(plain, raw) != plain || RedactError(nil, raw) != nil {
+		t.Error("an error without credentials was changed")
+	}
 }

@@ -52,6 +52,8 @@ func classify(err error) (class, string) {
 		return transient, "connection reset"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return transient, "connection cut mid-transfer"
+	case errors.Is(err, errAttemptTimeout):
+		return transient, "timed out"
 	case errors.As(err, &ne) && ne.Timeout():
 		return transient, "timed out"
 	}
@@ -76,11 +78,12 @@ func unwrapGoGit(err error) error {
 }
 
 // retry runs op until it succeeds, fails for a reason that retrying cannot fix, the context ends,
-// or retries are used up; the wait doubles from base after each transient failure. It returns the
-// number of attempts made.
-func retry(ctx context.Context, retries int, base time.Duration, op func(context.Context) error) (int, error) {
+// or retries are used up; the wait doubles from base after each transient failure. Each attempt
+// gets at most timeout (0: no limit of its own); an attempt that runs out of time is transient. It
+// returns the number of attempts made.
+func retry(ctx context.Context, retries int, base, timeout time.Duration, op func(context.Context) error) (int, error) {
 	for attempt := 1; ; attempt++ {
-		err := op(ctx)
+		err := attempt1(ctx, timeout, op)
 		if err == nil || ctx.Err() != nil || attempt > retries {
 			return attempt, err
 		}
@@ -96,3 +99,19 @@ func retry(ctx context.Context, retries int, base time.Duration, op func(context
 		}
 	}
 }
+
+func attempt1(ctx context.Context, timeout time.Duration, op func(context.Context) error) error {
+	if timeout <= 0 {
+		return op(ctx)
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := op(actx)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("no answer within %s: %w", timeout, errAttemptTimeout)
+	}
+	return err
+}
+
+// errAttemptTimeout is an attempt that ran out of its own time (Options.Timeout).
+var errAttemptTimeout = errors.New("attempt timed out")

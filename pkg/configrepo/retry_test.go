@@ -54,7 +54,7 @@ func TestClassify(t *testing.T) {
 
 func TestRetry(t *testing.T) {
 	calls := 0
-	n, err := retry(context.Background(), 3, time.Microsecond, func(context.Context) error {
+	n, err := retry(context.Background(), 3, time.Microsecond, 0, func(context.Context) error {
 		calls++
 		if calls < 3 {
 			return syscall.ECONNRESET
@@ -64,12 +64,12 @@ func TestRetry(t *testing.T) {
 	if n != 3 || err != nil {
 		t.Errorf("retry = %d, %v; want 3 attempts and success", n, err)
 	}
-	n, err = retry(context.Background(), 3, time.Microsecond, func(context.Context) error { return transport.ErrAuthenticationRequired })
+	n, err = retry(context.Background(), 3, time.Microsecond, 0, func(context.Context) error { return transport.ErrAuthenticationRequired })
 	if n != 1 || !errors.Is(err, transport.ErrAuthenticationRequired) {
 		t.Errorf("auth failure: %d attempts, %v; want 1", n, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n, _ = retry(ctx, 3, time.Hour, func(context.Context) error {
+	n, _ = retry(ctx, 3, time.Hour, 0, func(context.Context) error {
 		cancel()
 		return syscall.ECONNRESET
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/rules"
 )
 
@@ -57,6 +58,14 @@ const (
 // answer or a path missing from the repository are usage errors (exit 2).
 func Fetch(ctx context.Context, ref string, opt FetchOptions) ([]byte, string, error) {
 	return (&fetcher{opt: opt}).fetch(ctx, ref)
+}
+
+// redact removes credentials in ref (user info, token query parameters) from err's message.
+func redact(err error, ref string) error {
+	if kind(ref) == refFile {
+		return err
+	}
+	return configrepo.RedactError(err, ref)
 }
 
 // Open fetches and loads the standard at ref (see Fetch), resolving its `$whitelist` files relative
@@ -144,6 +153,11 @@ type fetcher struct {
 }
 
 func (f *fetcher) fetch(ctx context.Context, ref string) ([]byte, string, error) {
+	data, name, err := f.fetchRef(ctx, ref)
+	return data, name, redact(err, ref)
+}
+
+func (f *fetcher) fetchRef(ctx context.Context, ref string) ([]byte, string, error) {
 	k := kind(ref)
 	if k == refFile {
 		data, err := os.ReadFile(ref)
@@ -152,7 +166,7 @@ func (f *fetcher) fetch(ctx context.Context, ref string) ([]byte, string, error)
 		}
 		return data, filepath.ToSlash(ref), nil
 	}
-	name := ref
+	name := configrepo.Redact(ref) // the standard's findings name it
 	if k == refGit {
 		_, name, _, _ = gitRef(ref)
 	}

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/configrepo"
 )
 
 // Registry is the list of known service names (USNs), for `$key: {usn: true}`.
@@ -46,6 +47,7 @@ func LoadRegistry(ctx context.Context, ref string) (*Registry, error) {
 		ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 		defer cancel()
 		data, err = httpGet(ctx, nil, ref, "service registry")
+		err = configrepo.RedactError(err, ref)
 	} else if data, err = os.ReadFile(ref); err != nil {
 		err = cacerr.Usage("read service registry: %w", err)
 	}
@@ -54,7 +56,7 @@ func LoadRegistry(ctx context.Context, ref string) (*Registry, error) {
 	}
 	var names []string
 	if err := yaml.Unmarshal(data, &names); err != nil {
-		return nil, cacerr.Usage("service registry %s must be a YAML or JSON list of service names ([\"user-center\", ...]): %s", ref, oneLine(err))
+		return nil, cacerr.Usage("service registry %s must be a YAML or JSON list of service names ([\"user-center\", ...]): %s", configrepo.Redact(ref), oneLine(err))
 	}
-	return NewRegistry(ref, names...), nil
+	return NewRegistry(configrepo.Redact(ref), names...), nil
 }

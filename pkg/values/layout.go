@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -53,7 +54,9 @@ func Files(fsys fs.FS, usn, region string) []string {
 	var files []string
 	for _, base := range []string{path.Join(GlobalDir, region), path.Join(ServiceDir(usn), region)} {
 		for _, ext := range []string{".yaml", ".yml"} {
-			if _, err := fs.Stat(fsys, base+ext); err == nil {
+			// A file that exists but cannot be read (or, under an os.Root, is a symlink leaving
+			// the repo) is listed, so that Load reports it instead of ignoring a layer.
+			if _, err := fs.Stat(fsys, base+ext); !errors.Is(err, fs.ErrNotExist) {
 				files = append(files, base+ext)
 				break
 			}
@@ -79,4 +82,21 @@ func Load(fsys fs.FS, usn, region string) (*Node, []report.Finding, error) {
 		}
 	}
 	return Merge(layers...), findings, nil
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// CheckName checks a service (USN) or region name given on the command line or in settings: one
+// path segment of letters, digits, '.', '_' and '-', without "..", not reserved. Names become
+// directories in the config repo and in the output, so anything else could reach outside them.
+func CheckName(what, name string) error {
+	switch {
+	case !namePattern.MatchString(name):
+		return fmt.Errorf("%s %q: use only letters, digits, '.', '_' and '-' (one directory name, no '/')", what, name)
+	case strings.Contains(name, ".."):
+		return fmt.Errorf("%s %q: must not contain \"..\"", what, name)
+	case Reserved(name):
+		return fmt.Errorf("%s %q: names starting with '_' or '.' are reserved (like %s/)", what, name, GlobalDir)
+	}
+	return nil
 }

@@ -121,7 +121,7 @@ func Parse(file string, data []byte) (*Node, []report.Finding) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, []report.Finding{yamlError(file, err)}
+		return nil, []report.Finding{yamlError(file, data, err)}
 	}
 	empty := &Node{Kind: Map, Fields: map[string]*Node{}, Pos: report.Pos{File: file, Line: 1, Col: 1}}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -245,19 +245,62 @@ func finding(p report.Pos, rule, msg string) report.Finding {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-func yamlError(file string, err error) report.Finding {
+// yamlError turns a yaml.v3 error into a finding. yaml.v3 names no line for problems on the first
+// line and for unknown anchors; those are located in data (line 1 when nothing better is known).
+func yamlError(file string, data []byte, err error) report.Finding {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	p := report.Pos{File: file}
+	p := report.Pos{File: file, Line: 1}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if parserError(msg) {
+			p.Line++ // yaml.v3 counts lines from 0 in parser (not scanner) errors
+		}
+		if last := lastLine(data); p.Line > last {
+			p.Line = last // the end of the file: point at its last line
+		}
+	} else if off := locate(data, msg); off >= 0 {
+		p.Line = 1 + bytes.Count(data[:off], []byte("\n"))
+		p.Col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:off], '\n')+1:off])
 	}
 	return finding(p, "yaml/syntax", "invalid YAML: "+msg)
+}
+
+// lastLine is the number of the last line of data that has any text.
+func lastLine(data []byte) int {
+	return max(1, bytes.Count(bytes.TrimRight(data, "\r\n"), []byte("\n"))+1)
+}
+
+// parserError reports whether msg is one of yaml.v3's parser errors (see its parserc.go), whose line
+// numbers are 0-based where its scanner errors' are 1-based.
+func parserError(msg string) bool {
+	switch msg {
+	case "did not find expected <document start>", "did not find expected node content", "did not find expected '-' indicator",
+		"did not find expected key", "did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive", "found undefined tag handle":
+		return true
+	}
+	return false
+}
+
+var unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// locate finds the offset in data of the problem msg describes, or -1.
+func locate(data []byte, msg string) int {
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		return bytes.Index(data, []byte("*"+m[1]))
+	}
+	if msg == "control characters are not allowed" {
+		return bytes.IndexFunc(data, func(r rune) bool {
+			return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f) || r == 0xfffe || r == 0xffff
+		})
+	}
+	return -1
 }
 
 func invalidAt(b []byte) int {

@@ -147,3 +147,15 @@ func TestLayout(t *testing.T) {
 		t.Errorf("missing service dir: %v", err)
 	}
 }
+
+func TestCheckName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"user": true, "sg-prod": true, "us_east.1": true, "A9": true,
+		"": false, "..": false, ".": false, "../..": false, "a/b": false, "a..b": false, "/etc": false,
+		"_global": false, ".git": false, "a b": false, "a\x00": false, "é": false, `a\b`: false,
+	} {
+		if err := CheckName("--usn", name); (err == nil) != ok {
+			t.Errorf("CheckName(%q) = %v, want ok=%v", name, err, ok)
+		}
+	}
+}
