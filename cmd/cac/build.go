@@ -49,7 +49,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				USN:        c.usn,
 				Branch:     c.branch,
 				Regions:    c.regions,
-				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries), Timeout: timeout},
+				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries), Timeout: timeoutOption(timeout)},
 				Getenv:     e.getenv,
 				Stderr:     e.stderr,
 				Tool:       "cac " + toolVersion(),
@@ -99,6 +99,14 @@ func recordBuild(e env, res *build.Result) {
 		e.rec.Stage(s.Name, time.Duration(s.Millis*float64(time.Millisecond)))
 	}
 	e.rec.Placeholders(res.Report.Placeholders)
+}
+
+// timeoutOption maps the --fetch-timeout flag (0 = no limit) to configrepo's convention (0 = default).
+func timeoutOption(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // retriesOption maps the --retries flag (0 = no retry) to configrepo's convention (0 = default).

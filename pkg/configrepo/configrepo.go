@@ -50,7 +50,8 @@ type Options struct {
 	Retries int
 	// Backoff is the first wait between attempts, doubled after each; 0 means 500ms.
 	Backoff time.Duration
-	// Timeout limits each attempt (a stalled server is retried like a failing one); 0 means none.
+	// Timeout limits each attempt (a stalled server is retried like a failing one); 0 means
+	// DefaultTimeout, negative means none.
 	Timeout time.Duration
 	// Getenv reads credentials (TokenVars, CAC_SSH_KEY, CAC_SSH_KEY_PASSPHRASE); nil means os.Getenv.
 	Getenv func(string) string
@@ -59,6 +60,10 @@ type Options struct {
 	// Progress receives the server's progress messages (git sideband) when non-nil.
 	Progress io.Writer
 }
+
+// DefaultTimeout bounds one fetch attempt when Options.Timeout is 0: go-git's HTTP transport has
+// no timeout of its own, so a server that accepts and never answers would hang a build forever.
+const DefaultTimeout = 2 * time.Minute
 
 // Result is a checked-out config repo.
 type Result struct {
@@ -109,6 +114,12 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 500 * time.Millisecond
+	}
+	switch {
+	case o.Timeout == 0:
+		o.Timeout = DefaultTimeout
+	case o.Timeout < 0:
+		o.Timeout = 0
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
