@@ -144,5 +144,8 @@ func writeDiff(e env, format, usn string, r *diff.Result, maxParts int) error {
 	if f, ok := e.stdout.(*os.File); ok {
 		color = colorOn(f, e.getenv)
 	}
+	if err := diff.WriteSummary(e.stdout, r); err != nil { // git apply skips text before the first ---
+		return err
+	}
 	return diff.WriteText(e.stdout, r, color)
 }

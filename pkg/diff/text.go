@@ -2,8 +2,10 @@ package diff
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 )
 
 const (
@@ -57,4 +59,24 @@ func WriteText(w io.Writer, r *Result, color bool) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// WriteSummary writes the summary table that opens the text output: one row per changed region
+// (files changed, lines added and removed, whether the region is new or gone), then the totals.
+func WriteSummary(w io.Writer, r *Result) error {
+	if !r.Changed() {
+		_, err := io.WriteString(w, "No change to the rendered config\n")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "region\tfiles\tadded\tremoved")
+	for _, reg := range r.Regions {
+		fmt.Fprintf(tw, "%s\t%d\t+%d\t-%d", reg.Name, len(reg.Files), reg.Added, reg.Removed)
+		if reg.Status == Added || reg.Status == Removed {
+			fmt.Fprintf(tw, "\tregion %s", reg.Status)
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintf(tw, "total\t%d\t+%d\t-%d\n\n", r.Totals.Files, r.Totals.Added, r.Totals.Removed)
+	return tw.Flush()
 }

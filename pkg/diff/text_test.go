@@ -31,3 +31,15 @@ func TestWriteTextBinary(t *testing.T) {
 		t.Errorf("got %q, want %q", sb.String(), want)
 	}
 }
+
+func TestWriteSummary(t *testing.T) {
+	var sb strings.Builder
+	if err := WriteSummary(&sb, fixtureResult()); err != nil {
+		t.Fatal(err)
+	}
+	sb.WriteString("---\n")
+	if err := WriteSummary(&sb, Compute(Tree{}, Tree{}, Options{})); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, sb.String())
+}
