@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# make bench: cac against its peers on the same generated fleet, measured side by side in one run.
+# Each row runs cac and its peer alternately BENCH_RUNS times (default 3) and reports the medians and
+# the ratio peer/cac (> 1: cac is faster). Needs only Go and git; gomplate is built from the Go module
+# proxy into .bench/ (never the repo). The table goes to stdout and .bench/results.md.
+#
+#   BENCH_SERVICES=300 BENCH_REGIONS=16 BENCH_RUNS=3 ./scripts/bench.sh bin/cac
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cac=$(pwd)/${1:-bin/cac}
+services=${BENCH_SERVICES:-300}
+regions=${BENCH_REGIONS:-16}
+runs=${BENCH_RUNS:-3}
+bench=$(pwd)/.bench
+tools=$bench/bin   # kept between runs: gomplate takes a while to build
+work=$bench/work   # regenerated every run
+gomplate_version=v4.3.3
+rm -rf "$work" && mkdir -p "$work" "$tools"
+gitq() { git -c user.name=cac-bench -c user.email=bench@example.com -c init.defaultBranch=main "$@" >/dev/null; }
+say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+rows=()   # markdown table rows
+notes=()  # lines printed under the table
+
+# now_ms prints a monotonic-enough wall clock in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# median reads numbers, one a line, and prints the median.
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+fail() { say "$1 failed:"; cat "$work/stderr" >&2; exit 1; }
+
+# compare ROW NOTE CAC_FN PEER_FN runs CAC_FN i and PEER_FN i alternately for i = 1..runs (output
+# discarded, a failure aborts the bench) and adds a row with both medians and the ratio.
+compare() {
+  local row=$1 note=$2 cac_fn=$3 peer_fn=$4 i t0 c=() p=()
+  say "$row"
+  for ((i = 1; i <= runs; i++)); do
+    t0=$(now_ms); "$cac_fn" "$i" >/dev/null 2>"$work/stderr" || fail "$row"; c+=($(($(now_ms) - t0)))
+    t0=$(now_ms); "$peer_fn" "$i" >/dev/null 2>"$work/stderr" || fail "$row"; p+=($(($(now_ms) - t0)))
+  done
+  add_row "$row" "$(printf '%s\n' "${c[@]}" | median)" "$(printf '%s\n' "${p[@]}" | median)" "$note"
+}
+
+# add_row ROW CAC_MS PEER_MS NOTE; an empty PEER_MS leaves the peer and the ratio blank.
+add_row() {
+  rows+=("$(awk -v row="$1" -v c="$2" -v p="$3" -v note="$4" 'BEGIN {
+    if (p == "") printf "| %s | %.3f s | – | – | %s |", row, c / 1000, note
+    else printf "| %s | %.3f s | %.3f s | %.2f× | %s |", row, c / 1000, p / 1000, p / c, note }')")
+}
+
+skip_row() { say "$1: skipped"; rows+=("| $1 | – | – | – | skipped: $2 |"); }
+
+say "tools: cac helpers and gomplate $gomplate_version (into .bench/bin)"
+go build -o "$tools/" ./internal/benchgen ./internal/benchdiff ./internal/fleet/fleetgen ./internal/gitserver/gitserve
+# build_gomplate builds gomplate in a throw-away module: the proxy refuses inet.af/netaddr, so it
+# is replaced by its mirror (same code).
+build_gomplate() {
+  local mod=$bench/gomplate-mod
+  rm -rf "$mod" && mkdir -p "$mod"
+  printf 'module benchpeers\n\ngo 1.24\n\nreplace inet.af/netaddr => github.com/inetaf/netaddr v0.0.0-20230525184311-b8eac61e914a\n' >"$mod/go.mod"
+  (cd "$mod" && GOWORK=off GOFLAGS=-mod=mod go get "github.com/hairyhenderson/gomplate/v4/cmd/gomplate@$gomplate_version" &&
+    GOWORK=off GOFLAGS=-mod=mod go build -o "$tools/gomplate" github.com/hairyhenderson/gomplate/v4/cmd/gomplate)
+}
+gomplate_error=""
+if ! "$tools/gomplate" --version 2>/dev/null | grep -q "${gomplate_version#v}"; then
+  build_gomplate >"$bench/gomplate-build.log" 2>&1 || gomplate_error="gomplate $gomplate_version could not be built: $(tail -1 "$bench/gomplate-build.log")"
+fi
+
+say "fleet: $services services × $regions regions × 10 templates, config repo committed as a bare git repo"
+"$tools/benchgen" -out "$work" -services "$services" -regions "$regions"
+gitq -C "$work/config" init && gitq -C "$work/config" add -A && gitq -C "$work/config" commit -m "fleet config"
+gitq clone --bare "$work/config" "$work/repos/config.git"
+rm -rf "$work/config/.git" # a plain directory: cac reads it in place, without fetching
+gitq -C "$work/code" init && gitq -C "$work/code" add -A && gitq -C "$work/code" commit -m "fleet code"
+usns=$(cd "$work/code" && ls -d svc-*)
+build_flags=(--branch main --standard "$work/standard.yaml")
+
+# a. one service: cac build vs gomplate, one process per region.
+cac_one() { "$cac" -C "$work/code/svc-0000" build "${build_flags[@]}" --config-repo "$work/config" --usn svc-0000 --out "$work/a/cac-$1"; }
+gomplate_one() {
+  local v
+  for v in "$work"/gomplate/values/*.json; do
+    "$tools/gomplate" --context "values=$v" --input-dir "$work/gomplate/templates" --output-dir "$work/a/gomplate-$1/$(basename "$v" .json)"
+  done
+}
+if [[ -n $gomplate_error ]]; then
+  skip_row "build 1 service (10 templates × $regions regions)" "$gomplate_error"
+else
+  compare "build 1 service (10 templates × $regions regions)" "cac: fetch skipped (config as a local dir), validate + render + write; gomplate: $regions processes" cac_one gomplate_one
+  rm "$work/a/cac-1/cac-report.json"
+  if diff -r "$work/a/cac-1" "$work/a/gomplate-1" >/dev/null; then
+    notes+=("- build 1 service: cac and gomplate wrote byte-identical files.")
+  else
+    notes+=("- build 1 service: **cac and gomplate outputs differ** (diff -r $work/a/cac-1 $work/a/gomplate-1).")
+  fi
+fi
+
+# b. every service of the fleet, two builds at a time, vs copying the output tree.
+cac_fleet() { printf '%s\n' $usns | xargs -P2 -I{} "$cac" -C "$work/code/{}" build "${build_flags[@]}" --config-repo "$work/config" --usn {} --out "$work/b/cac-$1/{}"; }
+cp_fleet() { cp -r "$work/b/cac-$1" "$work/b/cp-$1"; }
+compare "fleet render ($services services, $((services * regions * 10)) files)" "cac build per service, xargs -P2; peer: cp -r of the output tree (the floor)" cac_fleet cp_fleet
+rm -rf "$work/b"
+
+# c. config fetch: cac validate (shallow go-git fetch + load + validate one service) vs git clone.
+"$tools/gitserve" -root "$work/repos" >"$work/gitserve.url" &
+gitserve_pid=$!
+trap 'kill $gitserve_pid 2>/dev/null || true' EXIT
+until [[ -s $work/gitserve.url ]]; do sleep 0.1; done
+http_url=$(cat "$work/gitserve.url")/config.git
+files=$(find "$work/config" -type f | wc -l)
+for url in "file://$work/repos/config.git" "$http_url"; do
+  scheme=${url%%://*}
+  cac_fetch() { "$cac" -C "$work/code/svc-0000" validate "${build_flags[@]}" --config-repo "$url" --usn svc-0000; }
+  git_fetch() { git clone -q --depth 1 --single-branch --branch main "$url" "$work/c/$scheme-$1"; }
+  compare "config fetch, $scheme ($files files)" "cac validate (fetch + load + validate 1 service) vs git clone --depth 1 --single-branch" cac_fetch git_fetch
+done
+rm -rf "$work/c"
+
+# d. validate a fleet: the Go benchmark (one iteration = 300 services × 16 regions), goal < 1 s.
+say "validate a fleet (go test -bench BenchmarkValidateFleet)"
+validate_ns=$(go test -run XXX -bench 'BenchmarkValidateFleet$' -benchtime 3x ./pkg/standard | awk '/^BenchmarkValidateFleet/ {print $3}')
+if [[ -n $validate_ns ]]; then
+  add_row "validate fleet (300 services × 16 regions)" "$((validate_ns / 1000000))" 1000 "Go benchmark BenchmarkValidateFleet, mean of 3 iterations; peer column: the 1 s goal"
+else
+  skip_row "validate fleet (300 services × 16 regions)" "BenchmarkValidateFleet is not in pkg/standard on this branch"
+fi
+
+# e. diff of two fleet renders, 1% of the files changed.
+"$tools/fleetgen" -out "$work/e" -services "$services" -regions "$regions" -files 10 -changed 1 >/dev/null
+cac_diff() { "$tools/benchdiff" "$work/e/base" "$work/e/head"; }
+git_diff() { git diff --no-index --no-color "$work/e/base" "$work/e/head" || [[ $? == 1 ]]; }
+compare "diff 2 fleet renders ($((services * regions * 10)) files, 1% changed)" "internal/benchdiff (pkg/diff: read, diff, unified text) vs git diff --no-index" cac_diff git_diff
+
+# f. publish a fleet to a GitOps repo vs git add + commit + push.
+if "$cac" publish --help >/dev/null 2>&1; then
+  skip_row "publish a fleet" "cac publish exists but this script does not measure it yet"
+else
+  skip_row "publish a fleet" "cac publish is not in this build of cac"
+fi
+
+# g. every Go benchmark once, as a summary.
+say "Go benchmarks (go test -bench . -benchtime 1x ./pkg/...)"
+go_bench=$(go test -run XXX -bench . -benchtime 1x -benchmem ./pkg/... | grep -E '^Benchmark' || true)
+
+{
+  echo "## cac vs peers ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3-), $(git --version), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
+  echo "fleet: $services services × $regions regions × 10 templates (40 lines, 8 placeholders each); $runs runs per row, medians."
+  echo "Timings on this VM vary ~2× from run to run: only the ratios measured side by side in one run are meaningful."
+  echo
+  echo "| row | cac | peer | ratio (peer/cac) | notes |"
+  echo "| --- | ---: | ---: | ---: | --- |"
+  printf '%s\n' "${rows[@]}"
+  echo
+  printf '%s\n' "${notes[@]}"
+  echo
+  echo "Go benchmarks, one iteration each (go test -run XXX -bench . -benchtime 1x -benchmem ./pkg/...):"
+  echo
+  echo '```'
+  echo "$go_bench"
+  echo '```'
+} | tee "$bench/results.md"
