@@ -15,6 +15,7 @@ bench=$(pwd)/.bench
 tools=$bench/bin   # kept between runs: gomplate takes a while to build
 work=$bench/work   # regenerated every run
 gomplate_version=v4.3.3
+gomplate=$tools/gomplate-$gomplate_version # its --version says 0.0.0: the name tells the version
 rm -rf "$work" && mkdir -p "$work" "$tools"
 gitq() { git -c user.name=cac-bench -c user.email=bench@example.com -c init.defaultBranch=main "$@" >/dev/null; }
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -60,10 +61,10 @@ build_gomplate() {
   rm -rf "$mod" && mkdir -p "$mod"
   printf 'module benchpeers\n\ngo 1.24\n\nreplace inet.af/netaddr => github.com/inetaf/netaddr v0.0.0-20230525184311-b8eac61e914a\n' >"$mod/go.mod"
   (cd "$mod" && GOWORK=off GOFLAGS=-mod=mod go get "github.com/hairyhenderson/gomplate/v4/cmd/gomplate@$gomplate_version" &&
-    GOWORK=off GOFLAGS=-mod=mod go build -o "$tools/gomplate" github.com/hairyhenderson/gomplate/v4/cmd/gomplate)
+    GOWORK=off GOFLAGS=-mod=mod go build -o "$gomplate" github.com/hairyhenderson/gomplate/v4/cmd/gomplate)
 }
 gomplate_error=""
-if ! "$tools/gomplate" --version 2>/dev/null | grep -q "${gomplate_version#v}"; then
+if [[ ! -x $gomplate ]]; then
   build_gomplate >"$bench/gomplate-build.log" 2>&1 || gomplate_error="gomplate $gomplate_version could not be built: $(tail -1 "$bench/gomplate-build.log")"
 fi
 
@@ -81,7 +82,7 @@ cac_one() { "$cac" -C "$work/code/svc-0000" build "${build_flags[@]}" --config-r
 gomplate_one() {
   local v
   for v in "$work"/gomplate/values/*.json; do
-    "$tools/gomplate" --context "values=$v" --input-dir "$work/gomplate/templates" --output-dir "$work/a/gomplate-$1/$(basename "$v" .json)"
+    "$gomplate" --context "values=$v" --input-dir "$work/gomplate/templates" --output-dir "$work/a/gomplate-$1/$(basename "$v" .json)"
   done
 }
 if [[ -n $gomplate_error ]]; then
@@ -147,14 +148,13 @@ go_bench=$(go test -run XXX -bench . -benchtime 1x -benchmem ./pkg/... | grep -E
   echo "## cac vs peers ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3-), $(git --version), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
-  echo "fleet: $services services × $regions regions × 10 templates (40 lines, 8 placeholders each); $runs runs per row, medians."
+  echo "fleet: $services services × $regions regions × 10 templates (40 lines, 8 placeholders each); medians of $runs runs per row, cac and peer alternating."
   echo "Timings on this VM vary ~2× from run to run: only the ratios measured side by side in one run are meaningful."
   echo
   echo "| row | cac | peer | ratio (peer/cac) | notes |"
   echo "| --- | ---: | ---: | ---: | --- |"
   printf '%s\n' "${rows[@]}"
-  echo
-  printf '%s\n' "${notes[@]}"
+  [[ ${#notes[@]} == 0 ]] || { echo; printf '%s\n' "${notes[@]}"; }
   echo
   echo "Go benchmarks, one iteration each (go test -run XXX -bench . -benchtime 1x -benchmem ./pkg/...):"
   echo
