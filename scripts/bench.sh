@@ -17,7 +17,7 @@ work=$bench/work   # regenerated every run
 gomplate_version=v4.3.3
 gomplate=$tools/gomplate-$gomplate_version # its --version says 0.0.0: the name tells the version
 rm -rf "$work" && mkdir -p "$work" "$tools"
-gitq() { git -c user.name=cac-bench -c user.email=bench@example.com -c init.defaultBranch=main "$@" >/dev/null; }
+gitq() { git -c user.name=cac-bench -c user.email=bench@example.com -c init.defaultBranch=main -c gc.auto=0 "$@" >/dev/null; }
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
 rows=()   # markdown table rows
@@ -71,7 +71,7 @@ fi
 say "fleet: $services services × $regions regions × 10 templates, config repo committed as a bare git repo"
 "$tools/benchgen" -out "$work" -services "$services" -regions "$regions"
 gitq -C "$work/config" init && gitq -C "$work/config" add -A && gitq -C "$work/config" commit -m "fleet config"
-gitq clone --bare "$work/config" "$work/repos/config.git"
+gitq clone -q --bare "$work/config" "$work/repos/config.git"
 rm -rf "$work/config/.git" # a plain directory: cac reads it in place, without fetching
 gitq -C "$work/code" init && gitq -C "$work/code" add -A && gitq -C "$work/code" commit -m "fleet code"
 usns=$(cd "$work/code" && ls -d svc-*)
