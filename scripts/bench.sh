@@ -4,13 +4,14 @@
 # the ratio peer/cac (> 1: cac is faster). Needs only Go and git; gomplate is built from the Go module
 # proxy into .bench/ (never the repo). The table goes to stdout and .bench/results.md.
 #
-#   BENCH_SERVICES=300 BENCH_REGIONS=16 BENCH_RUNS=3 ./scripts/bench.sh bin/cac
+#   BENCH_SERVICES=300 BENCH_REGIONS=16 BENCH_RUNS=3 BENCH_PUBLISH=30 ./scripts/bench.sh bin/cac
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cac=$(pwd)/${1:-bin/cac}
 services=${BENCH_SERVICES:-300}
 regions=${BENCH_REGIONS:-16}
 runs=${BENCH_RUNS:-3}
+BENCH_PUBLISH=${BENCH_PUBLISH:-30}
 bench=$(pwd)/.bench
 tools=$bench/bin   # kept between runs: gomplate takes a while to build
 work=$bench/work   # regenerated every run
@@ -101,7 +102,8 @@ fi
 cac_fleet() { printf '%s\n' $usns | xargs -P2 -I{} "$cac" -C "$work/code/{}" build "${build_flags[@]}" --config-repo "$work/config" --usn {} --out "$work/b/cac-$1/{}"; }
 cp_fleet() { cp -r "$work/b/cac-$1" "$work/b/cp-$1"; }
 compare "fleet render ($services services, $((services * regions * 10)) files)" "cac build per service, xargs -P2; peer: cp -r of the output tree (the floor)" cac_fleet cp_fleet
-rm -rf "$work/b"
+rendered=$work/rendered # kept for publish
+mv "$work/b/cac-1" "$rendered" && rm -rf "$work/b"
 
 # c. config fetch: cac validate (shallow go-git fetch + load + validate one service) vs git clone.
 "$tools/gitserve" -root "$work/repos" >"$work/gitserve.url" &
@@ -133,11 +135,37 @@ cac_diff() { "$tools/benchdiff" "$work/e/base" "$work/e/head"; }
 git_diff() { git diff --no-index --no-color "$work/e/base" "$work/e/head" || [[ $? == 1 ]]; }
 compare "diff 2 fleet renders ($((services * regions * 10)) files, 1% changed)" "internal/benchdiff (pkg/diff: read, diff, unified text) vs git diff --no-index" cac_diff git_diff
 
-# f. publish a fleet to a GitOps repo vs git add + commit + push.
+# f. publish: cac publish of the first $publish services (rendered above, --no-build), one after the
+# other, each cloning, committing and pushing; vs one git clone, cp of the same rendered files to
+# envs/<region>/<usn>/, git add -A, commit and push. Each run starts from a fresh GitOps repo.
+publish=$((BENCH_PUBLISH < services ? BENCH_PUBLISH : services))
+new_gitops() {
+  rm -rf "$work/f/$1.git" "$work/f/seed" && gitq init --bare -b main "$work/f/$1.git"
+  gitq clone -q "$work/f/$1.git" "$work/f/seed" && echo "fleet" >"$work/f/seed/README.md"
+  gitq -C "$work/f/seed" add -A && gitq -C "$work/f/seed" commit -m "seed" && gitq -C "$work/f/seed" push -q origin HEAD:main
+}
+cac_publish() {
+  local usn
+  new_gitops "cac-$1"
+  for usn in $(printf '%s\n' $usns | head -n "$publish"); do
+    "$cac" -C "$work/code/$usn" publish "${build_flags[@]}" --no-build --out "$rendered/$usn" --usn "$usn" --config-repo "$work/config" --gitops-repo "file://$work/f/cac-$1.git"
+  done
+}
+git_publish() {
+  local usn region clone=$work/f/clone-$1
+  new_gitops "git-$1"
+  gitq clone -q "file://$work/f/git-$1.git" "$clone"
+  for usn in $(printf '%s\n' $usns | head -n "$publish"); do
+    for region in $(cd "$rendered/$usn" && ls -d region-*); do
+      mkdir -p "$clone/envs/$region" && cp -r "$rendered/$usn/$region" "$clone/envs/$region/$usn"
+    done
+  done
+  gitq -C "$clone" add -A && gitq -C "$clone" commit -m "publish" && gitq -C "$clone" push -q origin HEAD:main
+}
 if "$cac" publish --help >/dev/null 2>&1; then
-  skip_row "publish a fleet" "cac publish exists but this script does not measure it yet"
+  compare "publish $publish services ($((publish * regions)) region dirs)" "cac publish --no-build per service (clone, ConfigMap, commit, push each) vs one git clone + cp + add + commit + push" cac_publish git_publish
 else
-  skip_row "publish a fleet" "cac publish is not a command of this build yet; pkg/gitops's BenchmarkPublishFleet is among the Go benchmarks below"
+  skip_row "publish a fleet" "cac publish is not a command of this build of cac"
 fi
 
 # g. every Go benchmark once, as a summary.
