@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"filippo.io/age"
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
@@ -141,6 +144,19 @@ func TestNoSecretLeaks(t *testing.T) {
 		)
 	}
 
+	// publish: refused without age recipients, then encrypted for one; dry run prints a diff
+	gitfixture.Bare(t, git, "gitops", map[string]map[string]string{"main": {"README.md": "gitops\n"}}, "main")
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitopsURL := srv.RepoURL("gitops")
+	runs = append(runs,
+		run{args: []string{"-C", code, "publish", "--config-repo", cfgURL, "--usn", "user", "--gitops-repo", gitopsURL}, exit: 2},
+		run{args: []string{"-C", code, "publish", "--config-repo", cfgURL, "--usn", "user", "--gitops-repo", gitopsURL, "--age-recipient", id.Recipient().String()}},
+		run{args: []string{"-C", code, "publish", "--config-repo", cfgURL, "--usn", "user", "--gitops-repo", gitopsURL, "--age-recipient", id.Recipient().String(), "--dry-run", "--no-prune"}},
+	)
+
 	// every run also writes metrics and posts its failure notices, which must be clean too
 	var mu sync.Mutex
 	var notices [][]byte
@@ -218,6 +234,16 @@ func TestNoSecretLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// every object of the GitOps repo (blobs, trees, commit messages of every commit) is clean
+	objects, err := exec.Command("git", "--git-dir", filepath.Join(git, "gitops.git"), "cat-file", "--batch-all-objects", "--batch").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(objects, []byte("ENC[AES256_GCM,")) {
+		t.Error("the GitOps repo holds no SOPS-encrypted Secret: the publish runs did not reach it")
+	}
+	leaks(t, "the GitOps repo's objects", objects)
+
 	// the rendered files do hold the secrets: the check above looked at the right output
 	if data, _ := os.ReadFile(filepath.Join(out, "sg", "app.ini")); !bytes.Contains(data, []byte("s3cr3t-SEED-1")) {
 		t.Errorf("rendered sg/app.ini = %q, want the secret in it", data)
