@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -56,6 +57,7 @@ func (r *loadRunner) Run(ctx context.Context, job Job) error {
 func TestLoad(t *testing.T) {
 	const total, concurrent, mrs = 200, 20, 10
 	runner := &loadRunner{active: map[int64]int{}, runs: map[int64][]string{}}
+	heapBefore := heapInUse()
 	s, err := New(Options{Runner: runner, GitHubSecret: secret, GitLabToken: glToken})
 	if err != nil {
 		t.Fatal(err)
@@ -144,8 +146,22 @@ func TestLoad(t *testing.T) {
 	}
 	slices.Sort(latencies)
 	pct := func(p int) time.Duration { return latencies[(len(latencies)*p+99)/100-1] }
-	t.Logf("%d deliveries, %d concurrent, %d merge requests: p50 %v, p95 %v, p99 %v, max %v; %d runs, %d replaced while queued, %d skipped, %d cancelled",
-		total, concurrent, mrs, pct(50), pct(95), pct(99), latencies[len(latencies)-1], st.Started, st.Replaced, st.Skipped, st.Cancelled)
+	// Memory stays bounded: queued work is at most one job per merge request and delivery ids are
+	// an LRU, so after the load the live heap is back near where it started.
+	grown := int64(heapInUse()) - int64(heapBefore)
+	if grown > 64<<20 {
+		t.Errorf("the live heap grew by %d MiB over %d deliveries", grown>>20, total)
+	}
+	t.Logf("%d deliveries, %d concurrent, %d merge requests: p50 %v, p95 %v, p99 %v, max %v; %d runs, %d replaced while queued, %d skipped, %d cancelled; live heap %+d KiB",
+		total, concurrent, mrs, pct(50), pct(95), pct(99), latencies[len(latencies)-1], st.Started, st.Replaced, st.Skipped, st.Cancelled, grown>>10)
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
 }
 
 // BenchmarkDelivery is the server's own cost of one signed GitHub delivery (verify, parse,
