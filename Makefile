@@ -14,8 +14,9 @@ help: ## show the targets
 build: ## build bin/cac (stripped, version stamped)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cac
 
-test: ## run every test with the race detector (what CI runs)
+test: ## run every test with the race detector (what CI runs), then the Argo CD type check
 	$(GO) test -race -count=1 ./...
+	cd test/argocd && $(GO) test -count=1 ./...
 
 demo: build ## render the built-in example (3 regions) from a local config git repo, then select one
 	./scripts/demo.sh $(BIN)
