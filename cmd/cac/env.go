@@ -82,10 +82,7 @@ secret leaves print as ***.`,
 				}
 				return cacerr.Findings(len(findings), "problems found")
 			}
-			if c.format == "json" {
-				return eff.WriteJSON(e.stdout)
-			}
-			return eff.WriteText(e.stdout)
+			return writeReport(e, c.format, eff)
 		},
 	}
 	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
@@ -206,10 +203,7 @@ that already has files is refused (exit 2) unless --force.`,
 			if err != nil {
 				return err
 			}
-			if c.format == "json" {
-				return rep.WriteJSON(e.stdout)
-			}
-			return rep.WriteText(e.stdout)
+			return writeReport(e, c.format, rep)
 		},
 	}
 	f := cmd.Flags()

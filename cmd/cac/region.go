@@ -74,10 +74,7 @@ env copy does (or --dry-run).`,
 					return cacerr.Usage("--todo: %w", err)
 				}
 			}
-			if c.format == "json" {
-				return rep.WriteJSON(e.stdout)
-			}
-			return rep.WriteText(e.stdout)
+			return writeReport(e, c.format, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -107,10 +104,7 @@ func newRegionStatusCmd(c *common, e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.format == "json" {
-				return st.WriteJSON(e.stdout)
-			}
-			return st.WriteText(e.stdout)
+			return writeReport(e, c.format, st)
 		},
 	}
 	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")

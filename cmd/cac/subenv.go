@@ -47,10 +47,7 @@ on its outgoing calls (OpenTelemetry baggage, or a small middleware), or request
 			if err != nil {
 				return err
 			}
-			if c.format == "json" {
-				return rep.WriteJSON(e.stdout)
-			}
-			return rep.WriteText(e.stdout)
+			return writeReport(e, c.format, rep)
 		},
 	}
 	f := cmd.Flags()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/forge"
 )
@@ -36,4 +38,17 @@ func prOpener(kind, repo, api string, e env) (forge.Forge, error) {
 		return nil, cacerr.Usage("--open-pr takes github or gitlab, not %q", kind)
 	}
 	return forge.Open(t, nil)
+}
+
+// textOrJSON is a report printed as text or, with --format json, as JSON.
+type textOrJSON interface {
+	WriteText(io.Writer) error
+	WriteJSON(io.Writer) error
+}
+
+func writeReport(e env, format string, r textOrJSON) error {
+	if format == "json" {
+		return r.WriteJSON(e.stdout)
+	}
+	return r.WriteText(e.stdout)
 }
