@@ -10,6 +10,7 @@ import (
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/obs"
 )
 
 // RegionsFile in the config repo maps regions to Argo CD destinations and orders service start-up.
@@ -81,7 +82,7 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 			o.Token = firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, configrepo.TokenVars...)...)
 			o.Stderr = e.stderr
 			if o.PipelineURL == "" {
-				o.PipelineURL = pipelineURL(e)
+				o.PipelineURL = obs.PipelineURL(e.getenv)
 			}
 			o.Secrets = map[string][]gitops.SecretValue{}
 			for region, vals := range res.Values {
@@ -150,17 +151,6 @@ func firstEnv(e env, names ...string) string {
 		if v := e.getenv(n); v != "" {
 			return v
 		}
-	}
-	return ""
-}
-
-// pipelineURL is the CI job's link, for commit messages.
-func pipelineURL(e env) string {
-	if u := e.getenv("CI_PIPELINE_URL"); u != "" {
-		return u
-	}
-	if s, r, id := e.getenv("GITHUB_SERVER_URL"), e.getenv("GITHUB_REPOSITORY"), e.getenv("GITHUB_RUN_ID"); s != "" && r != "" && id != "" {
-		return s + "/" + r + "/actions/runs/" + id
 	}
 	return ""
 }

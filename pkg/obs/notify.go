@@ -99,7 +99,8 @@ func PipelineURL(getenv func(string) string) string {
 }
 
 // TokenVars are environment variables that hold credentials; Scrub removes their values.
-var TokenVars = []string{"CAC_GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN", "GITLAB_TOKEN", "CAC_SSH_KEY_PASSPHRASE", "CAC_NOTIFY_SECRET"}
+var TokenVars = []string{"CAC_GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN", "GITLAB_TOKEN", "CAC_GITOPS_TOKEN",
+	"CAC_SSH_KEY_PASSPHRASE", "CAC_NOTIFY_SECRET", "CAC_WEBHOOK_SECRET", "CAC_GITLAB_WEBHOOK_TOKEN"}
 
 // Scrub replaces every credential found in TokenVars by "***" in msg. Messages are redacted where
 // they are made; this is the second line of defence before text leaves the machine.
