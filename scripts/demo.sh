@@ -52,6 +52,7 @@ set +e
 echo "exit code: $?"
 
 step "invalid values: cac validate explains each finding (and never prints a secret)"
+gitq -C "$demo/config" checkout feature/login   # the branch named like the code branch
 sed -i 's/port: 3306/port: 70000/; s/ip: 10.8.1.21/ip: 10.8.1/' "$demo/config/user/sg-prod.yaml"
 sed -i 's/physical: online/physical: production/' "$demo/config/_global/sg-prod.yaml"
 gitq -C "$demo/config" commit -am "typos"
