@@ -4,14 +4,30 @@ import (
 	"fmt"
 	"net/url"
 
-	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/cacproj/cac/pkg/cacerr"
 )
 
 // TokenVars are the environment variables read, in order, for an https token.
 var TokenVars = []string{"CAC_GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN"}
+
+// TokenAuth is https basic auth with the first token set in TokenVars (user gitlab-ci-token for
+// CI_JOB_TOKEN, x-access-token otherwise) and the variable it came from; nil when none is set.
+func TokenAuth(getenv func(string) string) (*githttp.BasicAuth, string) {
+	for _, name := range TokenVars {
+		if tok := getenv(name); tok != "" {
+			user := "x-access-token"
+			if name == "CI_JOB_TOKEN" {
+				user = "gitlab-ci-token"
+			}
+			return &githttp.BasicAuth{Username: user, Password: tok}, name
+		}
+	}
+	return nil, ""
+}
 
 // remote is a parsed --config-repo address with the credentials to use for it.
 type remote struct {
@@ -48,21 +64,10 @@ func newRemote(raw string, getenv func(string) string) (*remote, error) {
 			r.transport = u.String()
 			break
 		}
-		for _, name := range TokenVars {
-			tok := getenv(name)
-			if tok == "" {
-				continue
-			}
-			user := "x-access-token"
-			if name == "CI_JOB_TOKEN" {
-				user = "gitlab-ci-token"
-			}
-			r.auth = &githttp.BasicAuth{Username: user, Password: tok}
-			r.authHint = "the token in " + name
-			secrets = append(secrets, tok)
-			break
-		}
-		if r.auth == nil {
+		if auth, name := TokenAuth(getenv); auth != nil {
+			r.auth, r.authHint = auth, "the token in "+name
+			secrets = append(secrets, auth.Password)
+		} else {
 			r.authHint = "the token (set one of CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN)"
 		}
 	case "ssh":

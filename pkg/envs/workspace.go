@@ -18,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
@@ -87,14 +86,8 @@ func auth(raw string, getenv func(string) string) transport.AuthMethod {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
 		return nil
 	}
-	for _, name := range configrepo.TokenVars {
-		if tok := getenv(name); tok != "" {
-			user := "x-access-token"
-			if name == "CI_JOB_TOKEN" {
-				user = "gitlab-ci-token"
-			}
-			return &githttp.BasicAuth{Username: user, Password: tok}
-		}
+	if a, _ := configrepo.TokenAuth(getenv); a != nil {
+		return a
 	}
 	return nil
 }
