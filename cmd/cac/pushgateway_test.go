@@ -189,16 +189,16 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 		t.Fatalf("build: exit %d: %s", code, stderr)
 	}
 	// the config repo unreachable: built from the cache, degraded; the gateway given as a flag
-	// (with credentials, which the gateway ignores) and the group narrowed to one region
+	// (with credentials, which the gateway ignores) and the group narrowed to the regions asked for
 	os.Remove(filepath.Join(o.code, ".cac.yaml"))
 	o.srv.Inject(gitserver.Fault{Status: http.StatusServiceUnavailable})
 	withCreds := strings.Replace(gw, "http://", "http://ci:tok-SEED-push@", 1)
-	if code, stderr := run(append(o.offlineArgs, "--regions", "sg", "--metrics-push", withCreds)...); code != 0 || !strings.Contains(stderr, "using the cached clone") {
+	if code, stderr := run(append(o.offlineArgs, "--regions", "sg,us", "--metrics-push", withCreds)...); code != 0 || !strings.Contains(stderr, "using the cached clone") {
 		t.Fatalf("offline build: exit %d: %s", code, stderr)
 	}
-	// a usage error before any command ran, the gateway from CAC_METRICS_PUSH; a usn with "/"
-	// travels base64-encoded
-	vars["CAC_METRICS_PUSH"], vars["CAC_USN"] = gw, "team/user"
+	// a usage error before any command ran: the gateway and the group from the environment; a usn
+	// with "/" travels base64-encoded
+	vars["CAC_METRICS_PUSH"], vars["CAC_USN"], vars["CAC_REGIONS"] = gw, "team/user", "sg"
 	if code, _ := run("validate", "--no-such-flag"); code != 2 {
 		t.Fatalf("bad flag: exit %d", code)
 	}
@@ -222,8 +222,8 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 		return strings.Join(got, ",")
 	}
 	online := map[string]string{"command": "build", "usn": "user"}
-	offline := map[string]string{"command": "build", "usn": "user", "regions": "sg"}
-	usage := map[string]string{"command": "validate", "usn": "team/user"}
+	offline := map[string]string{"command": "build", "usn": "user", "regions": "sg,us"}
+	usage := map[string]string{"command": "validate", "usn": "team/user", "regions": "sg"}
 	for _, c := range []struct {
 		group map[string]string
 		want  string
@@ -263,6 +263,7 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 	// a failing push is a warning without credentials; the exit code stays the command's
 	delete(vars, "CAC_METRICS_PUSH")
 	delete(vars, "CAC_USN")
+	delete(vars, "CAC_REGIONS")
 	code, stderr := run(append(o.cacheArgs, "--metrics-push", withCreds+"/no/such/prefix")...)
 	if code != 0 || !strings.Contains(stderr, "cac: WARNING: could not push --metrics-push: push metrics to "+gw+"/no/such/prefix: the gateway answered 404") ||
 		strings.Contains(stderr, "tok-SEED") {

@@ -123,7 +123,7 @@ func pushLabels(root *cobra.Command, command string, flag func(string) string) [
 	regions, _ := root.PersistentFlags().GetStringSlice("regions")
 	if len(regions) > 0 {
 		labels = append(labels, obs.Label{Name: "regions", Value: strings.Join(regions, ",")})
-	} else if env := flag("regions"); env != "" {
+	} else if env := flag("regions"); env != "" { // flags not parsed: flag falls back to CAC_REGIONS
 		labels = append(labels, obs.Label{Name: "regions", Value: env})
 	}
 	return labels
