@@ -90,10 +90,15 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 	return cmd
 }
 
-// recordBuild gives --metrics-file the stage times and placeholder count of a build.
+// recordBuild gives --metrics-file the stage times and placeholder count of a build, and marks a
+// build from the offline cache degraded.
 func recordBuild(e env, res *build.Result) {
 	if res == nil || res.Report == nil {
 		return
+	}
+	if r := res.Report; r.Offline {
+		e.rec.Degrade(fmt.Sprintf("config repo %s unreachable: built from the cached clone of branch %s at commit %s (--offline-fallback)",
+			r.ConfigRepo, r.ConfigBranch, short(r.ConfigCommit)))
 	}
 	for _, s := range res.Report.Stages {
 		e.rec.Stage(s.Name, time.Duration(s.Millis*float64(time.Millisecond)))

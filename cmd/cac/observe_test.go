@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/cacproj/cac/internal/gitfixture"
+	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/obs"
 )
 
@@ -185,5 +186,45 @@ func TestObservability(t *testing.T) {
 	}
 	if code5, stderr := run("-C", code, "build", "--log-format", "xml"); code5 != 2 || !strings.Contains(stderr, `unknown log format "xml"`) {
 		t.Errorf("exit %d, stderr %q", code5, stderr)
+	}
+}
+
+// A build from the offline cache exits 0 but is not a success: its metrics say degraded and it
+// sends a notice, so it can alert.
+func TestObservabilityDegraded(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	o := newOfflineSetup(t, work)
+	writeTestFile(t, filepath.Join(work, "any.yaml"), "$any: true\n")
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	metrics := filepath.Join(work, "cac.prom")
+	vars := map[string]string{"CAC_BRANCH": "main", "CAC_STANDARD": filepath.Join(work, "any.yaml"),
+		"CAC_METRICS_FILE": metrics, "CAC_NOTIFY_URL": srv.URL + "/hook"}
+	run := func(args ...string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := Main(args, env{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return vars[k] }}); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	run(o.cacheArgs...)
+	if m := readMetrics(t, metrics); m[`cac_run_outcome{command="build",outcome="success"}`] != 1 || m[`cac_run_outcome{command="build",outcome="degraded"}`] != 0 || len(h.bodies) != 0 {
+		t.Fatalf("online build: metrics %v, notices %+v", m, h.bodies)
+	}
+	o.srv.Inject(gitserver.Fault{Status: http.StatusServiceUnavailable})
+	run(o.offlineArgs...)
+	if m := readMetrics(t, metrics); m[`cac_run_outcome{command="build",outcome="success"}`] != 0 || m[`cac_run_outcome{command="build",outcome="degraded"}`] != 1 {
+		t.Errorf("offline build: metrics %v", m)
+	}
+	if len(h.bodies) != 1 {
+		t.Fatalf("%d notices, want 1", len(h.bodies))
+	}
+	n := h.bodies[0]
+	want := "config repo " + o.srv.RepoURL("cfg.git") + " unreachable: built from the cached clone of branch main at commit "
+	if n.Command != "build" || n.ExitCode != 0 || n.Outcome != "degraded" || n.USN != "user" || !strings.HasPrefix(n.Error, want) ||
+		!strings.HasSuffix(n.Error, " (--offline-fallback)") {
+		t.Errorf("notice = %+v", n)
 	}
 }

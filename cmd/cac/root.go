@@ -74,8 +74,8 @@ func Main(args []string, e env) int {
 	return code
 }
 
-// observe writes --metrics-file and, for a failed run, posts --notify-url. Neither changes the
-// exit code: a problem is a warning.
+// observe writes --metrics-file, pushes --metrics-push and, for a failed or degraded run, posts
+// --notify-url. None changes the exit code: a problem is a warning.
 func observe(root, cmd *cobra.Command, e env, code int, runErr error, elapsed time.Duration) {
 	flag := func(name string) string {
 		v, _ := root.PersistentFlags().GetString(name)
@@ -88,27 +88,45 @@ func observe(root, cmd *cobra.Command, e env, code int, runErr error, elapsed ti
 	if cmd != nil && cmd != root {
 		name = strings.TrimPrefix(cmd.CommandPath(), "cac ")
 	}
+	var metrics bytes.Buffer
+	_ = e.rec.WriteMetrics(&metrics, name, code, elapsed) // writing to a bytes.Buffer cannot fail
 	if path := flag("metrics-file"); path != "" {
-		var b bytes.Buffer
-		err := e.rec.WriteMetrics(&b, name, code, elapsed)
-		if err == nil {
-			err = obs.WriteFile(path, b.Bytes())
-		}
-		if err != nil {
+		if err := obs.WriteFile(path, metrics.Bytes()); err != nil {
 			fmt.Fprintf(e.stderr, "cac: WARNING: could not write --metrics-file: %v\n", err)
 		}
 	}
-	if endpoint := flag("notify-url"); endpoint != "" && code != 0 {
-		msg := ""
-		if runErr != nil && !errors.Is(runErr, errQuiet) {
-			msg = obs.Scrub(runErr.Error(), e.getenv)
+	if gateway := flag("metrics-push"); gateway != "" {
+		if err := obs.Push(context.Background(), nil, gateway, "cac", pushLabels(root, name, flag), metrics.Bytes()); err != nil {
+			fmt.Fprintf(e.stderr, "cac: WARNING: could not push --metrics-push: %v\n", err)
 		}
-		n := obs.Notification{Command: name, ExitCode: code, Outcome: obs.Outcome(code), Error: msg,
+	}
+	outcome, reason := e.rec.Outcome(code)
+	if endpoint := flag("notify-url"); endpoint != "" && outcome != "success" {
+		msg := reason
+		if runErr != nil && !errors.Is(runErr, errQuiet) {
+			msg = runErr.Error()
+		}
+		n := obs.Notification{Command: name, ExitCode: code, Outcome: outcome, Error: obs.Scrub(msg, e.getenv),
 			USN: flag("usn"), Branch: flag("branch"), PipelineURL: obs.PipelineURL(e.getenv), Version: toolVersion()}
 		if err := obs.Notify(context.Background(), nil, endpoint, e.getenv("CAC_NOTIFY_SECRET"), n); err != nil {
 			fmt.Fprintf(e.stderr, "cac: WARNING: could not send the failure notice: %v\n", err)
 		}
 	}
+}
+
+// pushLabels is the Pushgateway group of a run: the command, and the usn and regions when set.
+func pushLabels(root *cobra.Command, command string, flag func(string) string) []obs.Label {
+	labels := []obs.Label{{Name: "command", Value: command}}
+	if usn := flag("usn"); usn != "" {
+		labels = append(labels, obs.Label{Name: "usn", Value: usn})
+	}
+	regions, _ := root.PersistentFlags().GetStringSlice("regions")
+	if len(regions) > 0 {
+		labels = append(labels, obs.Label{Name: "regions", Value: strings.Join(regions, ",")})
+	} else if env := flag("regions"); env != "" { // flags not parsed: flag falls back to CAC_REGIONS
+		labels = append(labels, obs.Label{Name: "regions", Value: env})
+	}
+	return labels
 }
 
 // errQuiet marks an error whose message was already printed.
@@ -187,7 +205,8 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 	pf.StringVar(&c.format, "format", "text", "how findings are printed: text, json, junit, github, gitlab, sarif")
 	pf.StringVar(&c.logFormat, "log-format", "text", "progress lines on stderr: text, or json (one object per line)")
 	pf.String("metrics-file", "", "at exit, also on failure, write Prometheus metrics of the run to `FILE`")
-	pf.String("notify-url", "", "when the run fails, POST a JSON notice to `URL` (signed with CAC_NOTIFY_SECRET when set)")
+	pf.String("metrics-push", "", "at exit, also on failure, PUT the same metrics to the Prometheus Pushgateway at `URL`")
+	pf.String("notify-url", "", "when the run fails or is degraded, POST a JSON notice to `URL` (signed with CAC_NOTIFY_SECRET when set)")
 	root.AddCommand(
 		newBuildCmd(c, e),
 		newSelectCmd(c, e),

@@ -21,6 +21,7 @@ type Recorder struct {
 	stages       []stage
 	placeholders int
 	findings     map[report.Severity]int
+	degraded     string // why the run is degraded; "" when it is not
 }
 
 type stage struct {
@@ -51,6 +52,31 @@ func (r *Recorder) Placeholders(n int) {
 	r.placeholders = n
 }
 
+// Degrade marks the run degraded (see Degraded) for reason, a sentence for the notice. A run that
+// fails anyway keeps its failure outcome.
+func (r *Recorder) Degrade(reason string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.degraded = reason
+}
+
+// Outcome is the outcome of a run that exited with exit: Outcome(exit), except Degraded for a run
+// that exited 0 after Degrade. The reason is Degrade's, "" for any other outcome.
+func (r *Recorder) Outcome(exit int) (outcome, reason string) {
+	if r == nil || exit != 0 {
+		return Outcome(exit), ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.degraded != "" {
+		return Degraded, r.degraded
+	}
+	return Outcome(exit), ""
+}
+
 // Findings counts findings by severity.
 func (r *Recorder) Findings(fs []report.Finding) {
 	if r == nil {
@@ -68,9 +94,10 @@ func (r *Recorder) Findings(fs []report.Finding) {
 }
 
 // WriteMetrics writes the run in the Prometheus text exposition format (version 0.0.4): stage
-// durations, the outcome of command, placeholders and findings by severity, and the run's
+// durations, the outcome of command (see Recorder.Outcome), placeholders and findings by severity, and the run's
 // duration. Stage names repeated (diff builds base and head) are summed.
 func (r *Recorder) WriteMetrics(w io.Writer, command string, exit int, elapsed time.Duration) error {
+	outcome, _ := r.Outcome(exit)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b bytes.Buffer
@@ -89,10 +116,10 @@ func (r *Recorder) WriteMetrics(w io.Writer, command string, exit int, elapsed t
 	for _, name := range order {
 		fmt.Fprintf(&b, "cac_stage_duration_seconds{stage=%s} %s\n", quote(name), num(sums[name]))
 	}
-	header("cac_run_outcome", "gauge", "1 for the outcome of the last run (success, findings, usage, remote), else 0.")
+	header("cac_run_outcome", "gauge", "1 for the outcome of the last run (success, degraded, findings, usage, remote), else 0.")
 	for _, o := range Outcomes {
 		v := 0
-		if o == Outcome(exit) {
+		if o == outcome {
 			v = 1
 		}
 		fmt.Fprintf(&b, "cac_run_outcome{command=%s,outcome=%s} %d\n", quote(command), quote(o), v)

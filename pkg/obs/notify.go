@@ -16,12 +16,13 @@ import (
 	"time"
 )
 
-// Notification is the JSON body POSTed to --notify-url when a run fails.
+// Notification is the JSON body POSTed to --notify-url when a run fails or is degraded (exit code
+// 0, outcome Degraded: it succeeded, but not as asked, and someone should look).
 type Notification struct {
 	Command     string `json:"command"`
 	ExitCode    int    `json:"exitCode"`
-	Outcome     string `json:"outcome"` // findings, usage or remote
-	Error       string `json:"error"`   // the message cac printed, with credentials removed
+	Outcome     string `json:"outcome"` // degraded, findings, usage or remote
+	Error       string `json:"error"`   // the message cac printed (or why the run is degraded), with credentials removed
 	USN         string `json:"usn,omitempty"`
 	Branch      string `json:"branch,omitempty"`
 	PipelineURL string `json:"pipelineUrl,omitempty"` // the CI run, from GitHub Actions or GitLab CI variables

@@ -76,6 +76,7 @@ func TestWriteMetrics(t *testing.T) {
 		`cac_stage_duration_seconds{stage="fetch"}`:           2,
 		`cac_stage_duration_seconds{stage="render"}`:          0.25,
 		`cac_run_outcome{command="build",outcome="success"}`:  0,
+		`cac_run_outcome{command="build",outcome="degraded"}`: 0,
 		`cac_run_outcome{command="build",outcome="findings"}`: 1,
 		`cac_run_outcome{command="build",outcome="usage"}`:    0,
 		`cac_run_outcome{command="build",outcome="remote"}`:   0,
@@ -104,6 +105,36 @@ func TestWriteMetrics(t *testing.T) {
 	nilRec.Stage("x", time.Second)
 	nilRec.Findings(nil)
 	nilRec.Placeholders(1)
+	nilRec.Degrade("x")
+	if o, reason := nilRec.Outcome(0); o != "success" || reason != "" {
+		t.Errorf("nil recorder outcome %q %q", o, reason)
+	}
+}
+
+func TestDegradedOutcome(t *testing.T) {
+	r := NewRecorder()
+	r.Degrade("built from the cached clone")
+	var b bytes.Buffer
+	if err := r.WriteMetrics(&b, "build", 0, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got := parseMetrics(t, b.Bytes())
+	for _, o := range Outcomes {
+		want := 0.0
+		if o == "degraded" {
+			want = 1
+		}
+		if k := `cac_run_outcome{command="build",outcome="` + o + `"}`; got[k] != want {
+			t.Errorf("%s = %v, want %v", k, got[k], want)
+		}
+	}
+	if o, reason := r.Outcome(0); o != Degraded || reason != "built from the cached clone" {
+		t.Errorf("Outcome(0) = %q, %q", o, reason)
+	}
+	// a degraded run that fails anyway keeps its failure
+	if o, reason := r.Outcome(1); o != "findings" || reason != "" {
+		t.Errorf("Outcome(1) = %q, %q", o, reason)
+	}
 }
 
 func TestWriteFileAtomic(t *testing.T) {
