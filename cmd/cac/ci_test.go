@@ -102,7 +102,7 @@ func checkRefs(t *testing.T, path string, a actionFile, data []byte) {
 func TestActions(t *testing.T) {
 	root, data := readAction(t, "action.yml")
 	checkRefs(t, "action.yml", root, data)
-	commands := []string{"build", "diff", "publish", "validate"}
+	commands := []string{"build", "diff", "publish", "scan", "validate"}
 	var uses []use
 	var runStep *actionStep
 	for i, s := range root.Runs.Steps {
@@ -116,13 +116,13 @@ func TestActions(t *testing.T) {
 	if runStep.Env["GITHUB_TOKEN"] != "${{ inputs.token }}" {
 		t.Errorf("action.yml: the token reaches cac as %q, want GITHUB_TOKEN: ${{ inputs.token }}", runStep.Env["GITHUB_TOKEN"])
 	}
-	if !strings.Contains(runStep.Run, "build | diff | publish | validate)") {
-		t.Error("action.yml: the run step does not check the command against build, diff, publish, validate")
+	if !strings.Contains(runStep.Run, "build | diff | publish | scan | validate)") {
+		t.Error("action.yml: the run step does not check the command against build, diff, publish, scan, validate")
 	}
 	for _, m := range setFlag.FindAllStringSubmatch(runStep.Run, -1) {
 		cmds := commands
 		if m[1] == "--format" {
-			cmds = []string{"build", "validate"}
+			cmds = []string{"build", "scan", "validate"}
 		}
 		for _, c := range cmds {
 			uses = append(uses, use{"action.yml", c, m[1]})
@@ -137,7 +137,7 @@ func TestActions(t *testing.T) {
 			t.Errorf("action.yml: no input %q", name)
 		}
 	}
-	for _, name := range []string{"report", "exit-code"} {
+	for _, name := range []string{"report", "sarif", "exit-code"} {
 		if _, ok := root.Outputs[name]; !ok {
 			t.Errorf("action.yml: no output %q", name)
 		}
@@ -146,7 +146,7 @@ func TestActions(t *testing.T) {
 		t.Errorf("action.yml: defaults token %q, format %q", root.Inputs["token"].Default, root.Inputs["format"].Default)
 	}
 
-	for _, sub := range []struct{ path, command string }{{"actions/diff/action.yml", "diff"}, {"actions/publish/action.yml", "publish"}} {
+	for _, sub := range []struct{ path, command string }{{"actions/diff/action.yml", "diff"}, {"actions/publish/action.yml", "publish"}, {"actions/scan/action.yml", "scan"}} {
 		a, data := readAction(t, sub.path)
 		checkRefs(t, sub.path, a, data)
 		var calls int
@@ -176,6 +176,22 @@ func TestActions(t *testing.T) {
 	}
 	if !slices.Contains(uses, use{"actions/diff/action.yml", "diff", "--post"}) {
 		t.Error("actions/diff/action.yml does not pass --post")
+	}
+	scanAction, _ := readAction(t, "actions/scan/action.yml")
+	var uploads int
+	for _, s := range scanAction.Runs.Steps {
+		if strings.HasPrefix(s.Uses, "cacproj/cac@") && s.With["format"] != "sarif" {
+			t.Errorf("actions/scan/action.yml: scans with format %q, want sarif", s.With["format"])
+		}
+		if strings.HasPrefix(s.Uses, "github/codeql-action/upload-sarif@") {
+			uploads++
+			if s.With["sarif_file"] != "${{ steps.scan.outputs.sarif }}" || !strings.HasPrefix(s.If, "always()") {
+				t.Errorf("actions/scan/action.yml: upload step %+v, want sarif_file from steps.scan and if: always() (findings exit 1)", s)
+			}
+		}
+	}
+	if uploads != 1 {
+		t.Errorf("actions/scan/action.yml: %d SARIF uploads, want 1", uploads)
 	}
 	checkUses(t, uses)
 }
@@ -270,7 +286,7 @@ func TestGitLabTemplate(t *testing.T) {
 			}
 			for v := range vars {
 				if v != "CAC_VERSION" {
-					for _, c := range []string{"build", "validate", "diff", "publish"} {
+					for _, c := range []string{"build", "validate", "diff", "publish", "scan"} {
 						uses = append(uses, use{"variables", c, v})
 					}
 				}
@@ -303,6 +319,7 @@ func TestGitLabTemplate(t *testing.T) {
 	}{
 		".cac-build":    {call: "cac build --format gitlab", codequality: "gl-code-quality-report.json"},
 		".cac-validate": {call: "cac validate --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-scan":     {call: "cac scan --format gitlab", codequality: "gl-code-quality-report.json"},
 		".cac-diff":     {call: "cac diff --post gitlab", rule: `$CI_PIPELINE_SOURCE == "merge_request_event"`},
 		".cac-publish":  {call: "cac publish", rule: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
 	}
@@ -356,15 +373,22 @@ func TestActionScript(t *testing.T) {
 			"exit-code=0\nreport=dist/cac-report.json\n", 0},
 		{"validate with findings", "validate", "", "", "", "1", "[validate][--format][github]", "exit-code=1\n", 1},
 		{"diff", "diff", "../cfg", "", "--post github", "0", "[diff][--config-repo][../cfg][--post][github]", "exit-code=0\n", 0},
+		{"scan sarif", "scan", "", "", "--baseline b.json", "1", "", "sarif=cac-scan.sarif\nexit-code=1\n", 1},
 		{"unknown command", "rm", "", "", "", "0", "", "", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "output")
+			format := "github"
+			if tt.command == "scan" {
+				format = "sarif"
+			}
+			work := t.TempDir()
 			cmd := exec.Command("bash", "-e", "-c", script)
+			cmd.Dir = work
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CAC=" + fake, "GITHUB_OUTPUT=" + out, "FAKE_EXIT=" + tt.exit,
 				"INPUT_COMMAND=" + tt.command, "INPUT_CONFIG_REPO=" + tt.configRepo, "INPUT_USN=" + tt.usn,
-				"INPUT_ARGS=" + tt.args, "INPUT_FORMAT=github", "GITHUB_TOKEN=ghs_secret"}
+				"INPUT_ARGS=" + tt.args, "INPUT_FORMAT=" + format, "GITHUB_TOKEN=ghs_secret"}
 			stdout, _ := cmd.Output()
 			code := cmd.ProcessState.ExitCode()
 			outputs, _ := os.ReadFile(out)
@@ -378,13 +402,20 @@ func TestActionScript(t *testing.T) {
 			if strings.Contains(string(stdout), "ghs_secret") {
 				t.Error("the token is on the command line")
 			}
+			if tt.command == "scan" {
+				sarif, _ := os.ReadFile(filepath.Join(work, "cac-scan.sarif"))
+				if got, want := strings.ReplaceAll(string(sarif), "\n", ""), "[scan][--format][sarif][--baseline][b.json]"; got != want {
+					t.Errorf("cac-scan.sarif holds %s, want cac's stdout %s", got, want)
+				}
+			}
 		})
 	}
 }
 
-// TestGitLabBuildScript runs .cac-build's script with a stand-in cac: a build with findings
-// leaves its report and exits 1; a clean build (no output) still leaves a valid empty report.
-func TestGitLabBuildScript(t *testing.T) {
+// TestGitLabReportScripts runs the scripts of the jobs that leave a code-quality report with a
+// stand-in cac: a run with findings leaves its report and exits 1; a clean run (no output) still
+// leaves a valid empty report. The scan job passes the baseline only when the file exists.
+func TestGitLabReportScripts(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(rootDir, "templates", "gitlab-ci.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -393,26 +424,35 @@ func TestGitLabBuildScript(t *testing.T) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	script := strings.Join(doc[".cac-build"].Script, "\n")
 	for _, tt := range []struct {
-		exit, print, want string
-		code              int
+		job, exit, print, baseline, want, args string
+		code                                   int
 	}{
-		{"1", `[{"description":"x"}]`, `[{"description":"x"}]`, 1},
-		{"0", "", "[]\n", 0},
+		{".cac-build", "1", `[{"description":"x"}]`, "", `[{"description":"x"}]`, "build --format gitlab", 1},
+		{".cac-build", "0", "", "", "[]\n", "build --format gitlab", 0},
+		{".cac-scan", "1", `[{"description":"x"}]`, "", `[{"description":"x"}]`, "scan --format gitlab", 1},
+		{".cac-scan", "0", "", ".cac-scan-baseline.json", "[]\n", "scan --format gitlab --baseline .cac-scan-baseline.json", 0},
 	} {
+		script := strings.Join(doc[tt.job].Script, "\n")
 		dir := t.TempDir()
-		fake := "#!/bin/sh\nprintf '%s' '" + tt.print + "'\nexit " + tt.exit + "\n"
+		fake := "#!/bin/sh\necho \"$*\" > args\nprintf '%s' '" + tt.print + "'\nexit " + tt.exit + "\n"
 		if err := os.WriteFile(filepath.Join(dir, "cac"), []byte(fake), 0o755); err != nil {
 			t.Fatal(err)
+		}
+		if tt.baseline != "" {
+			if err := os.WriteFile(filepath.Join(dir, tt.baseline), []byte("{}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		cmd := exec.Command("sh", "-e", "-c", script)
 		cmd.Dir = dir
 		cmd.Env = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
 		cmd.Run()
 		got, _ := os.ReadFile(filepath.Join(dir, "gl-code-quality-report.json"))
-		if string(got) != tt.want || cmd.ProcessState.ExitCode() != tt.code {
-			t.Errorf("cac exit %s: report %q, exit %d; want %q, %d", tt.exit, got, cmd.ProcessState.ExitCode(), tt.want, tt.code)
+		args, _ := os.ReadFile(filepath.Join(dir, "args"))
+		if string(got) != tt.want || cmd.ProcessState.ExitCode() != tt.code || strings.TrimSpace(string(args)) != tt.args {
+			t.Errorf("%s, cac exit %s: report %q, exit %d, args %q; want %q, %d, %q", tt.job, tt.exit, got, cmd.ProcessState.ExitCode(),
+				strings.TrimSpace(string(args)), tt.want, tt.code, tt.args)
 		}
 	}
 }

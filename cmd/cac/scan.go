@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -110,7 +108,8 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// fromConfigRepo fills region names and managed addresses from the config repo's values.
+// fromConfigRepo reads the config repo's effective values (validated, not rendered) and lets scan
+// derive region names and managed addresses from them.
 func fromConfigRepo(cmd *cobra.Command, c *common, e env, opt *scan.Options) error {
 	std, err := openStandard(cmd.Context(), c)
 	if err != nil {
@@ -124,38 +123,12 @@ func fromConfigRepo(cmd *cobra.Command, c *common, e env, opt *scan.Options) err
 		}
 		return err
 	}
-	names := map[string]bool{}
-	for _, r := range opt.Regions {
-		names[r] = true
-	}
+	secrets := map[string][]string{}
 	for region, v := range res.Values {
-		if len(opt.Regions) == 0 {
-			names[region] = true
-			for _, p := range []string{"env.group", "env.physical"} {
-				// "small" is a physical stage, but too common a word to look for in code
-				if s, _, err := v.Leaf(p); err == nil && s != "" && s != "small" {
-					names[s] = true
-				}
-			}
-		}
-		secret := map[string]bool{}
 		for _, s := range std.Secrets(v) {
-			secret[s.Path] = true
+			secrets[region] = append(secrets[region], s.Path)
 		}
-		scan.AddKnownAddresses(opt.KnownValues, v.Interface(), func(p string) bool {
-			for s := range secret {
-				if p == s || strings.HasPrefix(p, s+".") {
-					return true
-				}
-			}
-			return false
-		})
 	}
-	opt.Regions = opt.Regions[:0]
-	for n := range names {
-		opt.Regions = append(opt.Regions, n)
-	}
-	sort.Strings(opt.Regions)
-	opt.Regions = slices.Compact(opt.Regions)
+	opt.UseConfig(res.Values, secrets)
 	return nil
 }
