@@ -413,3 +413,33 @@ func TestValidateConcurrently(t *testing.T) {
 		t.Errorf("findings: %s", want)
 	}
 }
+
+// TestCaCTemplateRegion: a region file written to the CaC standard template (mysql maxConnLifeTime,
+// maxQps, maxLimit; microService writeTimeout, also per interface; env.group simOnline, env.inrouter)
+// validates clean against the default standard.
+func TestCaCTemplateRegion(t *testing.T) {
+	s, err := Open(t.Context(), "", FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, probs, err := values.Load(os.DirFS("testdata/cactemplate"), "order", "sim")
+	if err != nil || len(probs) > 0 {
+		t.Fatal(err, probs)
+	}
+	for _, p := range []string{"mysql.main.maxConnLifeTime", "mysql.main.maxQps", "mysql.main.maxLimit", "env.group", "env.inrouter",
+		"microService.payment-gateway.writeTimeout", "microService.payment-gateway.interfaceConfig.charge.writeTimeout"} {
+		if _, _, err := v.Leaf(p); err != nil {
+			t.Fatalf("the fixture lacks %s: %v", p, err)
+		}
+	}
+	reg := NewRegistry("services.yaml", "order", "payment-gateway")
+	if fs := s.Validate(Input{Region: "sim", USN: "order", Values: v, Registry: reg}); len(fs) > 0 {
+		t.Errorf("findings for a region written to the CaC template:\n%s", brief(fs))
+	}
+	for _, g := range []string{"simOnline", "preview", "product", "sg-online"} {
+		in := parseValues(t, "_global/x.yaml", "env: {physical: sim, group: "+g+"}\n")
+		if fs := s.Validate(Input{Region: "x", Values: in}); len(fs) > 0 {
+			t.Errorf("env.group %s: %s", g, brief(fs))
+		}
+	}
+}
