@@ -443,3 +443,31 @@ func TestCaCTemplateRegion(t *testing.T) {
 		}
 	}
 }
+
+// TestImagePattern: deploy.image.<container> of the default standard takes real image references
+// (what Deployments in GitOps repos carry) and refuses malformed ones.
+func TestImagePattern(t *testing.T) {
+	s, err := Open(t.Context(), "", FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := "@sha256:" + strings.Repeat("0123456789abcdef", 4)
+	for ref, ok := range map[string]bool{
+		"nginx": true, "nginx:1.27-alpine": true, "docker.io/library/nginx:1.27": true, "reg/user:1.2": true,
+		"registry.example.com:5000/team/app:v1.2.3": true, "ghcr.io/argoproj/argocd:v2.12.3": true,
+		"quay.io/prometheus/node-exporter" + digest: true, "localhost:5000/foo_bar/baz__q:latest" + digest: true,
+		"Nginx": false, "reg/user:": false, "reg/user:1.2 ": false, "reg//user": false, "-reg/user": false, "reg/user@sha256:12": false,
+	} {
+		in := parseValues(t, "order/x.yaml", fmt.Sprintf("deploy:\n  image:\n    app: %q\n", ref))
+		fs := s.Validate(Input{Region: "x", USN: "order", Values: in})
+		var bad []report.Finding
+		for _, f := range fs {
+			if strings.HasPrefix(f.Path, "deploy.") {
+				bad = append(bad, f)
+			}
+		}
+		if (len(bad) == 0) != ok {
+			t.Errorf("image %q: accepted=%v, want %v (%s)", ref, len(bad) == 0, ok, brief(bad))
+		}
+	}
+}
