@@ -20,9 +20,10 @@ func newImportCmd(c *common, e env) *cobra.Command {
 		Long: `import reads the per-region variants of a config file (conf/app.sg.toml, conf/app.us.toml …)
 and writes one CacRegion_ template into the code repo plus each region's values into the config
 repo (<usn>/<region>.yaml, merged into an existing file with its comments kept). Values equal in
-every region stay literal; values that differ become placeholders named by their keys, following
-the standard where the structure matches (a database host/port → mysql.<tag>.ip / port), else
-under extend.<key path>. YAML, JSON, TOML, INI and properties are read by structure; other text
+every region stay literal, except secret-looking keys (password, token ...), which always move to
+the config repo. Values that differ become placeholders named by their keys, following the
+standard where the structure matches (a database host/port → mysql.<tag>.ip / port), else under
+extend.<key path> (--root). YAML, JSON, TOML, INI and properties are read by structure; other text
 line by line. Secret-looking keys are listed (never their values) so the standard can mark them.
 
 The import is lossless: before writing anything it renders the template with the new region

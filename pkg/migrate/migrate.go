@@ -11,9 +11,10 @@
 //   - Where the regions have different lines (a line present in one region only), the whole differing
 //     block becomes one placeholder and a warning (rule import/structure, file:line) asks for a manual
 //     merge. The result is still lossless.
-//   - Secret-looking keys (password, secret, token, api_key, private_key, credential ...) and the
-//     standard's middleware settings always become placeholders, even when equal everywhere; secret
-//     paths are listed, their values never printed.
+//   - Secret-looking keys (password, secret, token, api_key, private_key, credential ...) always
+//     become placeholders, even when equal everywhere, so no secret stays in the code repo; secret
+//     paths are listed, their values never printed. Every other value equal in every region stays
+//     literal.
 //
 // Naming: a database or redis host/port/user/password/database key maps to the standard's
 // mysql.<tag>.ip|domain|port|username|password|database (redis.<tag>... likewise; the tag comes from
@@ -356,9 +357,10 @@ func split(vs []*variant, f Format, nm namer) (output, []*hole, []report.Finding
 	return output{pieces: b.pieces}, holes, warns
 }
 
-// stem is a file's base name without extension and region: nginx.sg.conf → nginx.
+// stem is a file's base name without extension and region: nginx.sg.conf → nginx; a dotfile's
+// name without its dot: .env.sg → env.
 func stem(file, region string) string {
-	base := path.Base(file)
+	base := strings.TrimLeft(path.Base(file), ".")
 	if i := strings.IndexByte(base, '.'); i > 0 {
 		base = base[:i]
 	}

@@ -124,8 +124,8 @@ func isSecret(segs []string) bool {
 }
 
 // pathRule names a placeholder: a preferred path, and which segment to vary when it is taken.
-// std marks a path of the standard (middleware connection settings): those values always move to
-// the config repo, even when equal in every region, so the entry is complete.
+// std marks a path of the standard (middleware connection settings), which import keeps only when
+// the values satisfy the standard's rules there.
 type pathRule struct {
 	path string
 	vary int
@@ -156,11 +156,6 @@ func (nm namer) derive(segs []string, prefix []string) pathRule {
 		}
 	}
 	return r
-}
-
-// forced tells whether a value must become a placeholder even when equal in every region.
-func (nm namer) forced(segs []string, prefix []string) bool {
-	return len(segs) > 0 && (isSecret(segs) || nm.derive(segs, prefix).std)
 }
 
 // mapPath applies the longest --map rule whose source equals p or is a prefix of it (whole segments).
