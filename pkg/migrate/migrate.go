@@ -45,6 +45,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/placeholder"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -71,9 +72,12 @@ type Options struct {
 	Map map[string]string
 	// Root is the subtree for the service's own settings (default DefaultRoot, "extend", where the
 	// shipped standard accepts free-form keys).
-	Root   string
-	DryRun bool
-	Stderr io.Writer // warnings and a summary; nil for silence
+	Root string
+	// Standard decides where a value may take a standard path (mysql.<tag>.username ...): only where
+	// it and its siblings satisfy the standard's rules; else it goes under Root. Nil: the built-in one.
+	Standard *standard.Standard
+	DryRun   bool
+	Stderr   io.Writer // warnings and a summary; nil for silence
 }
 
 // Placeholder is one placeholder written into the template.
@@ -190,7 +194,13 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := compute(vs, res.Format, namer{root: o.Root, maps: o.Map}, docs, globals)
+	std := o.Standard
+	if std == nil {
+		if std, err = standard.Open(ctx, "", standard.FetchOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	c, err := compute(vs, res.Format, namer{root: o.Root, maps: o.Map, std: std, usn: o.USN}, docs, globals)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +275,9 @@ func compute(vs []*variant, f Format, nm namer, docs []*regionDoc, globals []*va
 	c := &computed{out: out, warns: warns}
 	if len(holes) == 0 {
 		return c, nil
+	}
+	if err := fitStandard(holes, docs, globals, vs, nm); err != nil {
+		return nil, cacerr.Wrap(cacerr.KindFindings, err)
 	}
 	if err := assign(holes, docs, vs); err != nil {
 		return nil, cacerr.Wrap(cacerr.KindFindings, err)
