@@ -168,9 +168,9 @@ _global/NEW.yaml and every service file where the key is written; a key written 
 _global/NEW.yaml (or, without one, to every service file).
 
 --gitops-repo reads what the GitOps repo publishes for STABLE (envs/STABLE/<usn>/*.yaml) and pins
-each copied service to the images it runs there, under --image-key (default extend.image: the
-image, or container: image when the pod has several containers), so the copy runs what the stable
-environment runs.
+each copied service to the images it runs there, under --image-key (default deploy.image, one
+container: image entry per container, where the standard accepts them for every service), so the
+copy runs what the stable environment runs.
 
 The files are committed on the branch cac/env-copy-NEW: in --config-dir's work tree, or in a clone
 of --config-repo that is then pushed. --open-pr pushes and opens a pull/merge request. A region

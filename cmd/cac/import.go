@@ -20,9 +20,11 @@ func newImportCmd(c *common, e env) *cobra.Command {
 		Long: `import reads the per-region variants of a config file (conf/app.sg.toml, conf/app.us.toml …)
 and writes one CacRegion_ template into the code repo plus each region's values into the config
 repo (<usn>/<region>.yaml, merged into an existing file with its comments kept). Values equal in
-every region stay literal; values that differ become placeholders named by their keys, following
-the standard where the structure matches (a database host/port → mysql.<tag>.ip / port), else
-under extend.<key path>. YAML, JSON, TOML, INI and properties are read by structure; other text
+every region stay literal, except secret-looking keys (password, token ...), which always move to
+the config repo. Values that differ become placeholders named by their keys, following the
+standard where the structure matches (a database host/port → mysql.<tag>.ip / port) and the
+values with their siblings satisfy its rules there (--standard), else under extend.<key path>
+(--root); the report says why a value was kept under extend. YAML, JSON, TOML, INI and properties are read by structure; other text
 line by line. Secret-looking keys are listed (never their values) so the standard can mark them.
 
 The import is lossless: before writing anything it renders the template with the new region
@@ -51,6 +53,9 @@ nothing is written (exit 1, naming the file and line). Writes are all or nothing
 			}
 			o.CodeDir, o.USN = c.dir, c.usn
 			var err error
+			if o.Standard, err = openStandard(cmd.Context(), c); err != nil {
+				return err
+			}
 			if o.Pairs, err = migrate.ParsePairs("--file", files); err != nil {
 				return err
 			}

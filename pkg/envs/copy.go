@@ -19,9 +19,10 @@ import (
 	"github.com/cacproj/cac/pkg/values"
 )
 
-// DefaultImageKey is where env copy writes the images the stable region runs: under extend, the
-// standard's free-form section of service-specific settings, so no rule has to change for it.
-const DefaultImageKey = "extend.image"
+// DefaultImageKey is where env copy writes the images the stable region runs: deploy.image.<container>,
+// which the default standard (rules/standard.yaml) defines for every service, so a copy validates
+// wherever its source does (extend is open to whitelisted services only).
+const DefaultImageKey = "deploy.image"
 
 // CopyOptions say what env copy copies.
 type CopyOptions struct {
@@ -36,8 +37,7 @@ type CopyOptions struct {
 	// Force overwrites files To already has.
 	Force bool
 	// Images are the images the From region runs, usn → container → image (ReadImages); each copied
-	// service gets its own under ImageKey: the image itself when it has one container, a mapping
-	// container → image when it has several.
+	// service gets its own under ImageKey as a mapping container → image, one entry per container.
 	Images   map[string]map[string]string
 	ImageKey string // default DefaultImageKey
 	// Standard, when set, masks overrides of its secret leaves in the report.
@@ -212,12 +212,8 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 	return rep, out, nil
 }
 
+// imageNode is the mapping container → image written under the image key.
 func imageNode(imgs map[string]string) *yaml.Node {
-	if len(imgs) == 1 {
-		for _, img := range imgs {
-			return toNode(img)
-		}
-	}
 	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	for _, c := range sortedKeys(imgs) {
 		m.Content = append(m.Content, toNode(c), toNode(imgs[c]))

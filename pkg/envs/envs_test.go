@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -18,6 +19,7 @@ import (
 	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/standard"
+	"github.com/cacproj/cac/pkg/values"
 )
 
 var configFiles = map[string]string{
@@ -130,8 +132,8 @@ func TestPlanCopy(t *testing.T) {
 		{name: "images", opt: CopyOptions{From: "sg", To: "id", Services: []string{"order", "user"}, Images: map[string]map[string]string{
 			"user": {"app": "reg/user:1.2"}, "order": {"app": "reg/order:7", "sidecar": "reg/log:1"}}},
 			files: map[string]string{"_global/id.yaml": "",
-				"user/id.yaml":  "mysql:\n  main:\n    ip: 10.0.0.1\n    port: 3306\n    username: user\n    password: s3cret-pass\n    database: users\nenv:\n  router: base\nextend:\n  image: reg/user:1.2\n",
-				"order/id.yaml": "# order service\nredis:\n  cache:\n    ip: 10.0.0.2\n    port: 6379\nextend:\n  image:\n    app: reg/order:7\n    sidecar: reg/log:1\n"}},
+				"user/id.yaml":  "mysql:\n  main:\n    ip: 10.0.0.1\n    port: 3306\n    username: user\n    password: s3cret-pass\n    database: users\nenv:\n  router: base\ndeploy:\n  image:\n    app: reg/user:1.2\n",
+				"order/id.yaml": "# order service\nredis:\n  cache:\n    ip: 10.0.0.2\n    port: 6379\ndeploy:\n  image:\n    app: reg/order:7\n    sidecar: reg/log:1\n"}},
 		{name: "existing region", opt: CopyOptions{From: "sg", To: "us"}, err: "the target region already has order/us.yaml; use --force to overwrite"},
 		{name: "unknown source", opt: CopyOptions{From: "eu", To: "id"}, err: `unknown region "eu": the config repo has no file for it; regions: sg, us`},
 		{name: "unknown service", opt: CopyOptions{From: "sg", To: "id", Services: []string{"user", "pay"}}, err: "services not found in region sg: pay (no <usn>/sg.yaml); services there: order,user"},
@@ -276,5 +278,40 @@ func TestCopyClonePushOpenPR(t *testing.T) {
 	got, _ := f.Contents()
 	if !strings.HasSuffix(got, "extend:\n  images:\n    app: reg/user:1.2\n    migrate: reg/user-migrate:1.2\n") {
 		t.Errorf("user/id.yaml:\n%s", got)
+	}
+}
+
+// TestCopyValidatesLikeSource: a copy with pinned images validates wherever its source does, for a
+// whitelisted service (user) and one that may not use extend (order), with one and two containers.
+func TestCopyValidatesLikeSource(t *testing.T) {
+	dir, _ := workTree(t, configFiles)
+	std := builtin(t)
+	imgs := map[string]map[string]string{"user": {"app": "reg/user:1.2"}, "order": {"app": "registry.example.com:5000/shop/order:7", "sidecar": "reg/log:1"}}
+	_, files, err := PlanCopy(os.DirFS(dir), CopyOptions{From: "sg", To: "id", Images: imgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := fstest.MapFS{}
+	for name, data := range files {
+		copied[name] = &fstest.MapFile{Data: data}
+	}
+	for _, usn := range []string{"user", "order"} {
+		src, _, err := values.Load(os.DirFS(dir), usn, "sg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := std.Validate(standard.Input{Region: "sg", USN: usn, Values: src}); len(fs) > 0 {
+			t.Fatalf("the source of %s must validate: %v", usn, fs)
+		}
+		dst, _, err := values.Load(copied, usn, "id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := dst.Leaf("deploy.image.app"); err != nil {
+			t.Errorf("%s: no image pinned: %v", usn, err)
+		}
+		if fs := std.Validate(standard.Input{Region: "id", USN: usn, Values: dst}); len(fs) > 0 {
+			t.Errorf("the copy of %s fails validation: %v", usn, fs)
+		}
 	}
 }

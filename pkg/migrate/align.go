@@ -287,8 +287,8 @@ func allEqual(xs [][]byte) bool {
 }
 
 // spans replaces the values the format found, when every variant has the same keys and the same
-// text around them. Secrets and standard middleware settings become placeholders even when equal
-// everywhere.
+// text around them. Secrets become placeholders even when equal everywhere; other equal values stay
+// literal.
 func (b *builder) spans(idx []int, lines [][]byte, no int) bool {
 	sp0 := b.vs[0].spans[idx[0]]
 	for k, v := range b.vs {
@@ -316,7 +316,7 @@ func (b *builder) spans(idx []int, lines [][]byte, no int) bool {
 	} else {
 		forced := false
 		for _, s := range sp0 {
-			forced = forced || b.forced(s.segs, b.prefix)
+			forced = forced || isSecret(s.segs)
 		}
 		if !forced {
 			b.lit(lines[0])
@@ -333,7 +333,7 @@ func (b *builder) spans(idx []int, lines [][]byte, no int) bool {
 		b.lit(lines[0][last:s.start])
 		last = s.end
 		secret := isSecret(s.segs)
-		if allSame(vals) && !b.forced(s.segs, b.prefix) {
+		if allSame(vals) && !secret {
 			b.lit(lines[0][s.start:s.end])
 			continue
 		}

@@ -135,7 +135,8 @@ func patternOf(file, region string) (string, bool) {
 }
 
 // templatePath drops {region} (with one separator next to it) from a pattern and prefixes the base
-// name with CacRegion_: conf/app.{region}.toml → conf/CacRegion_app.toml.
+// name with CacRegion_: conf/app.{region}.toml → conf/CacRegion_app.toml, .env.{region} →
+// CacRegion_.env.
 func templatePath(pattern string) string {
 	p := pattern
 	switch {
@@ -164,7 +165,7 @@ func templatePath(pattern string) string {
 		}
 	}
 	dir, base := path.Split(p)
-	if base == "" || strings.HasPrefix(base, ".") {
+	if strings.Trim(base, ".") == "" {
 		return ""
 	}
 	return dir + TemplatePrefix + base

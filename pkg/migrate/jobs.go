@@ -57,8 +57,8 @@ type jobFile struct {
 //	    dir: services/billing
 //	    files: {conf/billing-sg.ini: sg, conf/billing-us.ini: us}
 //
-// base is the batch file's directory; defaults supplies ConfigDir, Root, DryRun and a Map that
-// applies to every job (a job's own map wins).
+// base is the batch file's directory; defaults supplies ConfigDir, Root, DryRun, Standard and a Map
+// that applies to every job (a job's own map wins).
 func LoadJobs(r io.Reader, base string, defaults Options) ([]Options, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {

@@ -11,9 +11,10 @@
 //   - Where the regions have different lines (a line present in one region only), the whole differing
 //     block becomes one placeholder and a warning (rule import/structure, file:line) asks for a manual
 //     merge. The result is still lossless.
-//   - Secret-looking keys (password, secret, token, api_key, private_key, credential ...) and the
-//     standard's middleware settings always become placeholders, even when equal everywhere; secret
-//     paths are listed, their values never printed.
+//   - Secret-looking keys (password, secret, token, api_key, private_key, credential ...) always
+//     become placeholders, even when equal everywhere, so no secret stays in the code repo; secret
+//     paths are listed, their values never printed. Every other value equal in every region stays
+//     literal.
 //
 // Naming: a database or redis host/port/user/password/database key maps to the standard's
 // mysql.<tag>.ip|domain|port|username|password|database (redis.<tag>... likewise; the tag comes from
@@ -44,6 +45,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/placeholder"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -70,9 +72,12 @@ type Options struct {
 	Map map[string]string
 	// Root is the subtree for the service's own settings (default DefaultRoot, "extend", where the
 	// shipped standard accepts free-form keys).
-	Root   string
-	DryRun bool
-	Stderr io.Writer // warnings and a summary; nil for silence
+	Root string
+	// Standard decides where a value may take a standard path (mysql.<tag>.username ...): only where
+	// it and its siblings satisfy the standard's rules; else it goes under Root. Nil: the built-in one.
+	Standard *standard.Standard
+	DryRun   bool
+	Stderr   io.Writer // warnings and a summary; nil for silence
 }
 
 // Placeholder is one placeholder written into the template.
@@ -189,7 +194,13 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := compute(vs, res.Format, namer{root: o.Root, maps: o.Map}, docs, globals)
+	std := o.Standard
+	if std == nil {
+		if std, err = standard.Open(ctx, "", standard.FetchOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	c, err := compute(vs, res.Format, namer{root: o.Root, maps: o.Map, std: std, usn: o.USN}, docs, globals)
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +275,9 @@ func compute(vs []*variant, f Format, nm namer, docs []*regionDoc, globals []*va
 	c := &computed{out: out, warns: warns}
 	if len(holes) == 0 {
 		return c, nil
+	}
+	if err := fitStandard(holes, docs, globals, vs, nm); err != nil {
+		return nil, cacerr.Wrap(cacerr.KindFindings, err)
 	}
 	if err := assign(holes, docs, vs); err != nil {
 		return nil, cacerr.Wrap(cacerr.KindFindings, err)
@@ -356,9 +370,10 @@ func split(vs []*variant, f Format, nm namer) (output, []*hole, []report.Finding
 	return output{pieces: b.pieces}, holes, warns
 }
 
-// stem is a file's base name without extension and region: nginx.sg.conf → nginx.
+// stem is a file's base name without extension and region: nginx.sg.conf → nginx; a dotfile's
+// name without its dot: .env.sg → env.
 func stem(file, region string) string {
-	base := path.Base(file)
+	base := strings.TrimLeft(path.Base(file), ".")
 	if i := strings.IndexByte(base, '.'); i > 0 {
 		base = base[:i]
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/placeholder"
+	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -177,7 +178,12 @@ func TestImportMergesExistingRegionFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(config, "orders", "us.yml"), []byte("mysql:\n  main:\n    ip: 192.168.0.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Import(context.Background(), Options{CodeDir: code, ConfigDir: config, USN: "orders", Pattern: "conf/app.{region}.toml"})
+	// A standard that takes any mysql entry: this test is about free paths, not about the rules.
+	std, err := standard.Load("open.yaml", []byte("mysql:\n  \"*\":\n    $any: true\n    ip: {type: string}\nextend:\n  $any: true\n  x: {type: string}\n"), standard.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(context.Background(), Options{CodeDir: code, ConfigDir: config, USN: "orders", Pattern: "conf/app.{region}.toml", Standard: std})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,5 +407,46 @@ func BenchmarkImportSpring(b *testing.B) {
 		if _, err := Import(context.Background(), o); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestImportFitsTheStandard: a value takes a standard path only when it and its siblings satisfy the
+// built-in standard there, in every region and over _global; else it stays under extend with a
+// warning that says why.
+func TestImportFitsTheStandard(t *testing.T) {
+	code, config := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		// redis: a complete entry; db: an incomplete one, and a user name the pattern refuses
+		"app.sg.properties": "redis.host=redis-sg.internal\nredis.port=6379\ndb.host=db-sg.internal\ndb.user=${DB_USER:app_sg}\n",
+		"app.us.properties": "redis.host=redis-us.internal\nredis.port=6380\ndb.host=db-us.internal\ndb.user=${DB_USER:app_us}\n",
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(code, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Import(context.Background(), Options{CodeDir: code, ConfigDir: config, USN: "shop", Pattern: "app.{region}.properties"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, p := range res.Placeholders {
+		paths = append(paths, p.Path)
+	}
+	if got := strings.Join(paths, " "); got != "redis.main.domain redis.main.port extend.db.host extend.db.user" {
+		t.Errorf("placeholders %s", got)
+	}
+	var why []string
+	for _, w := range res.Warnings {
+		if w.Rule == RuleKeptFree {
+			why = append(why, w.String())
+		}
+	}
+	want := []string{
+		"app.sg.properties:3: [sg] extend.db.host: kept under extend: mysql.main.domain would be part of mysql.main, which fails mustAll: must contain all of port, username, password, database; missing: port, password, database (import/standard)",
+		`app.sg.properties:4: [sg] extend.db.user: kept under extend: mysql.main.username fails pattern: the value "${DB_USER:app_sg}" does not match the pattern [A-Za-z0-9_.-]{1,32} (the whole value must match). Database user name (import/standard)`,
+	}
+	if strings.Join(why, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant\n%s", strings.Join(why, "\n"), strings.Join(want, "\n"))
 	}
 }

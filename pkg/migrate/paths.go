@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/cacproj/cac/pkg/standard"
 )
 
 // DefaultRoot is the subtree for a service's own settings: values that match no standard middleware
@@ -124,18 +126,23 @@ func isSecret(segs []string) bool {
 }
 
 // pathRule names a placeholder: a preferred path, and which segment to vary when it is taken.
-// std marks a path of the standard (middleware connection settings): those values always move to
-// the config repo, even when equal in every region, so the entry is complete.
+// std marks a path of the standard (middleware connection settings), which import keeps only when
+// the values satisfy the standard's rules there.
 type pathRule struct {
 	path string
 	vary int
 	std  bool
+	// free and freeVary name the value under the root instead, for a std path the values do not fit.
+	free     string
+	freeVary int
 }
 
 // namer derives value paths from keys.
 type namer struct {
-	root string            // subtree of the service's own settings
-	maps map[string]string // --map overrides
+	root string             // subtree of the service's own settings
+	maps map[string]string  // --map overrides
+	std  *standard.Standard // a standard path is kept only where the values satisfy it; nil: always
+	usn  string             // the service, for the standard's whitelists
 }
 
 // derive names a value from its raw key path: the standard path when it fits, else
@@ -143,12 +150,10 @@ type namer struct {
 func (nm namer) derive(segs []string, prefix []string) pathRule {
 	clean := sanitizeAll(segs)
 	raw := strings.Join(clean, ".")
-	var r pathRule
+	full := append(append([]string{nm.root}, prefix...), clean...)
+	r := pathRule{path: strings.Join(full, "."), vary: len(full) - 1}
 	if std := standardPath(segs); std != "" {
-		r = pathRule{path: std, vary: 1, std: true}
-	} else {
-		full := append(append([]string{nm.root}, prefix...), clean...)
-		r = pathRule{path: strings.Join(full, "."), vary: len(full) - 1}
+		r = pathRule{path: std, vary: 1, std: true, free: r.path, freeVary: r.vary}
 	}
 	for _, from := range []string{r.path, raw} {
 		if to, ok := mapPath(from, nm.maps); ok {
@@ -156,11 +161,6 @@ func (nm namer) derive(segs []string, prefix []string) pathRule {
 		}
 	}
 	return r
-}
-
-// forced tells whether a value must become a placeholder even when equal in every region.
-func (nm namer) forced(segs []string, prefix []string) bool {
-	return len(segs) > 0 && (isSecret(segs) || nm.derive(segs, prefix).std)
 }
 
 // mapPath applies the longest --map rule whose source equals p or is a prefix of it (whole segments).

@@ -164,3 +164,19 @@ func TestVerifyCatchesMismatch(t *testing.T) {
 		t.Fatalf("err = %#v; want a VerifyError at app.b.ini:3", err)
 	}
 }
+
+func TestTemplatePath(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"conf/app.{region}.toml": "conf/CacRegion_app.toml", "{region}/app.yaml": "CacRegion_app.yaml",
+		"deploy/{region}/nginx.conf": "deploy/CacRegion_nginx.conf", "app-{region}.ini": "CacRegion_app.ini",
+		".env.{region}": "CacRegion_.env", "conf/.env.{region}": "conf/CacRegion_.env", "{region}.env": "CacRegion_env",
+		".{region}": "", "{region}": "",
+	} {
+		if got := templatePath(pattern); got != want {
+			t.Errorf("templatePath(%q) = %q; want %q", pattern, got, want)
+		}
+	}
+	if got := stem(".env.sg", "sg"); got != "env" {
+		t.Errorf("stem(.env.sg) = %q; want env", got)
+	}
+}

@@ -413,3 +413,61 @@ func TestValidateConcurrently(t *testing.T) {
 		t.Errorf("findings: %s", want)
 	}
 }
+
+// TestCaCTemplateRegion: a region file written to the CaC standard template (mysql maxConnLifeTime,
+// maxQps, maxLimit; microService writeTimeout, also per interface; env.group simOnline, env.inrouter)
+// validates clean against the default standard.
+func TestCaCTemplateRegion(t *testing.T) {
+	s, err := Open(t.Context(), "", FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, probs, err := values.Load(os.DirFS("testdata/cactemplate"), "order", "sim")
+	if err != nil || len(probs) > 0 {
+		t.Fatal(err, probs)
+	}
+	for _, p := range []string{"mysql.main.maxConnLifeTime", "mysql.main.maxQps", "mysql.main.maxLimit", "env.group", "env.inrouter",
+		"microService.payment-gateway.writeTimeout", "microService.payment-gateway.interfaceConfig.charge.writeTimeout"} {
+		if _, _, err := v.Leaf(p); err != nil {
+			t.Fatalf("the fixture lacks %s: %v", p, err)
+		}
+	}
+	reg := NewRegistry("services.yaml", "order", "payment-gateway")
+	if fs := s.Validate(Input{Region: "sim", USN: "order", Values: v, Registry: reg}); len(fs) > 0 {
+		t.Errorf("findings for a region written to the CaC template:\n%s", brief(fs))
+	}
+	for _, g := range []string{"simOnline", "preview", "product", "sg-online"} {
+		in := parseValues(t, "_global/x.yaml", "env: {physical: sim, group: "+g+"}\n")
+		if fs := s.Validate(Input{Region: "x", Values: in}); len(fs) > 0 {
+			t.Errorf("env.group %s: %s", g, brief(fs))
+		}
+	}
+}
+
+// TestImagePattern: deploy.image.<container> of the default standard takes real image references
+// (what Deployments in GitOps repos carry) and refuses malformed ones.
+func TestImagePattern(t *testing.T) {
+	s, err := Open(t.Context(), "", FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := "@sha256:" + strings.Repeat("0123456789abcdef", 4)
+	for ref, ok := range map[string]bool{
+		"nginx": true, "nginx:1.27-alpine": true, "docker.io/library/nginx:1.27": true, "reg/user:1.2": true,
+		"registry.example.com:5000/team/app:v1.2.3": true, "ghcr.io/argoproj/argocd:v2.12.3": true,
+		"quay.io/prometheus/node-exporter" + digest: true, "localhost:5000/foo_bar/baz__q:latest" + digest: true,
+		"Nginx": false, "reg/user:": false, "reg/user:1.2 ": false, "reg//user": false, "-reg/user": false, "reg/user@sha256:12": false,
+	} {
+		in := parseValues(t, "order/x.yaml", fmt.Sprintf("deploy:\n  image:\n    app: %q\n", ref))
+		fs := s.Validate(Input{Region: "x", USN: "order", Values: in})
+		var bad []report.Finding
+		for _, f := range fs {
+			if strings.HasPrefix(f.Path, "deploy.") {
+				bad = append(bad, f)
+			}
+		}
+		if (len(bad) == 0) != ok {
+			t.Errorf("image %q: accepted=%v, want %v (%s)", ref, len(bad) == 0, ok, brief(bad))
+		}
+	}
+}
