@@ -23,18 +23,19 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // Options configure Publish.
 type Options struct {
-	RepoURL string // GitOps repo (https, file or path)
-	Token   string // HTTP basic auth password, user x-access-token
-	Branch  string // default: the remote's default branch
+	RepoURL string // GitOps repo (https, ssh, file or path)
+	Token   string // https token; the user name is the forge's (see gitremote.Open)
+	// Getenv reads the CI's forge (CI_SERVER_HOST) and ssh keys for gitremote; nil: os.Getenv.
+	Getenv func(string) string
+	Branch string // default: the remote's default branch
 	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
 	PathTemplate string
 	USN          string
@@ -130,7 +131,11 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		}
 		plans = append(plans, p)
 	}
-	p := &publisher{o: o, info: info, plans: plans}
+	rem, err := gitremote.Open(gitremote.GitOpsRepo, o.RepoURL, gitremote.Options{Getenv: o.Getenv, Token: o.Token})
+	if err != nil {
+		return nil, err
+	}
+	p := &publisher{o: o, rem: rem, info: info, plans: plans}
 	backoff := o.Backoff
 	for attempt := 1; ; attempt++ {
 		res, err := p.attempt(ctx)
@@ -141,15 +146,15 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		if ctx.Err() != nil {
 			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
 		}
-		if !retryable(err) {
+		if gitremote.ClassOf(err) != gitremote.Rejected {
 			var ce *cacerr.Error
 			if !errors.As(err, &ce) {
-				err = cacerr.Remote(fmt.Errorf("publish %s to %s: %w", o.USN, redact(o.RepoURL), err))
+				err = cacerr.Usage("publish %s to %s: %w", o.USN, rem, err)
 			}
 			return nil, err
 		}
 		if attempt > o.Retries {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s to %s: gave up after %d attempts: %w", o.USN, redact(o.RepoURL), attempt, err))
+			return nil, cacerr.Remote(fmt.Errorf("publish %s to %s: gave up after %d attempts: %w", o.USN, rem, attempt, err))
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		fmt.Fprintf(o.Stderr, "publish %s: attempt %d failed (%v); retrying in %s\n", o.USN, attempt, err, wait.Round(time.Millisecond))
@@ -204,15 +209,9 @@ func (o *Options) appPath(region string) string {
 	return strings.NewReplacer("{region}", region, "{usn}", o.USN).Replace(o.PathTemplate)
 }
 
-func (o *Options) auth() transport.AuthMethod {
-	if o.Token == "" {
-		return nil
-	}
-	return &http.BasicAuth{Username: "x-access-token", Password: o.Token}
-}
-
 type publisher struct {
 	o     Options
+	rem   *gitremote.Remote
 	info  buildInfo
 	plans []*regionPlan
 }
@@ -221,37 +220,34 @@ type publisher struct {
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	st := memory.NewStorage()
-	co := &git.CloneOptions{URL: o.RepoURL, Auth: o.auth(), Depth: 1, SingleBranch: true, NoCheckout: true, Tags: git.NoTags}
+	co := gitremote.CloneOptions{Depth: 1, NoCheckout: true}
 	if o.Branch != "" {
-		co.ReferenceName = plumbing.NewBranchReferenceName(o.Branch)
+		co.Ref = plumbing.NewBranchReferenceName(o.Branch)
 	}
-	repo, err := git.CloneContext(ctx, st, nil, co)
+	repo, err := p.rem.Clone(ctx, co)
 	branch := o.Branch
 	var tip *object.Commit
+	var st *memory.Storage
 	switch {
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+	case errors.Is(err, gitremote.ErrEmptyRepository):
 		// A new GitOps repo: the first publish creates the branch.
 		if branch == "" {
 			branch = "main"
 		}
-		st = memory.NewStorage() // the failed clone left its config behind
+		st = memory.NewStorage()
 		if repo, err = git.Init(st, nil); err != nil {
 			return nil, err
 		}
-		if _, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{o.RepoURL}}); err != nil {
+		if _, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{p.rem.String()}}); err != nil {
 			return nil, err
 		}
 	case err != nil:
-		var noRef git.NoMatchingRefSpecError
-		if errors.As(err, &noRef) {
-			return nil, cacerr.Usage("GitOps repo %s has no branch %s", redact(o.RepoURL), o.Branch)
-		}
-		return nil, fmt.Errorf("clone %s: %w", redact(o.RepoURL), err)
+		return nil, err
 	default:
+		st = repo.Storer.(*memory.Storage) // a clone without a Dir is in memory
 		head, err := repo.Head()
 		if err != nil {
-			return nil, fmt.Errorf("clone %s: %w", redact(o.RepoURL), err)
+			return nil, cacerr.Usage("GitOps repo %s: %w", p.rem, err)
 		}
 		branch = head.Name().Short()
 		if tip, err = repo.CommitObject(head.Hash()); err != nil {
@@ -309,17 +305,13 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if err := st.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
 		return nil, err
 	}
-	po := &git.PushOptions{RemoteName: "origin", Auth: o.auth(), RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
+	po := gitremote.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
 	if tip != nil && o.PR == nil {
-		// The server updates the branch only if it still points at the tip we built on. go-git looks up
-		// the remote-tracking ref even when given the hash; a bare clone has none, so set it.
-		po.ForceWithLease = &git.ForceWithLease{RefName: ref, Hash: tip.Hash}
-		if err := st.SetReference(plumbing.NewHashReference(plumbing.NewRemoteReferenceName("origin", branch), tip.Hash)); err != nil {
-			return nil, err
-		}
+		// The server updates the branch only if it still points at the tip we built on.
+		po.Lease = &gitremote.Lease{Ref: ref, Hash: tip.Hash}
 	}
-	if err := repo.PushContext(ctx, po); err != nil {
-		return nil, fmt.Errorf("push %s: %w", target, err)
+	if err := p.rem.Push(ctx, repo, po); err != nil {
+		return nil, err
 	}
 	res.Branch = target
 	if o.PR != nil {
@@ -388,7 +380,7 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 		}
 		if o.Argo.Regions != nil {
 			repoURL := o.RepoURL
-			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, redact(repoURL), branch)
+			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, gitremote.Redact(repoURL), branch)
 			if err != nil {
 				return nil, err
 			}
@@ -436,26 +428,6 @@ func orNone(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// retryable tells failures worth a fresh attempt (rejected push, transient network) from those that
-// will fail the same way again.
-func retryable(err error) bool {
-	if cacerr.Is(err, cacerr.KindUsage) || cacerr.Is(err, cacerr.KindFindings) || cacerr.Is(err, cacerr.KindRemote) {
-		return false
-	}
-	return !errors.Is(err, transport.ErrAuthenticationRequired) && !errors.Is(err, transport.ErrAuthorizationFailed) &&
-		!errors.Is(err, transport.ErrRepositoryNotFound) && !errors.Is(err, transport.ErrInvalidAuthMethod)
-}
-
-// redact drops credentials from a URL before it is printed or committed.
-func redact(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.Index(u[i+3:], "@"); j >= 0 && !strings.Contains(u[i+3:i+3+j], "/") {
-			return u[:i+3] + u[i+3+j+1:]
-		}
-	}
-	return u
 }
 
 func listDirs(dir string) ([]string, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/diff"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/standard"
@@ -251,12 +252,16 @@ func checkoutTemplates(ctx context.Context, opt Options, rev, dir string) (strin
 	return commit, cleanup, os.Rename(filepath.Join(sub, filepath.FromSlash(prefix)), dir)
 }
 
+// fetchCode checks out the code repo at url at branch (its default branch when it lacks branch)
+// as dir; errors name the code repo.
 func fetchCode(ctx context.Context, opt Options, url, branch, dir string) (string, func(), error) {
-	fo := opt.Fetch
-	fo.URL, fo.Branch, fo.Getenv, fo.Stderr, fo.Cache = url, branch, opt.Getenv, opt.Stderr, ""
-	res, err := configrepo.Fetch(ctx, fo)
+	rem, err := gitremote.Open(gitremote.CodeRepo, url, gitremote.Options{Getenv: opt.Getenv, Policy: opt.Fetch.Policy()})
 	if err != nil {
-		return "", nil, fmt.Errorf("code repo: %w", err)
+		return "", nil, err
+	}
+	res, err := rem.Checkout(ctx, gitremote.CheckoutOptions{Branch: branch, Stderr: opt.Stderr})
+	if err != nil {
+		return "", nil, err
 	}
 	if err := os.Symlink(res.Dir, dir); err != nil {
 		res.Close()

@@ -218,7 +218,7 @@ func TestRegistryMissingWarnsOnce(t *testing.T) {
 }
 
 func TestLeafAndWalk(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestLeafAndWalk(t *testing.T) {
 }
 
 func TestDefaultStandardGolden(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestDefaultStandardGolden(t *testing.T) {
 }
 
 func TestJSONSchema(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestExprHelpers(t *testing.T) {
 
 // A Standard is shared by concurrent validations (cac validates regions in parallel).
 func TestValidateConcurrently(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
