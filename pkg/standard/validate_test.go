@@ -418,7 +418,7 @@ func TestValidateConcurrently(t *testing.T) {
 // maxQps, maxLimit; microService writeTimeout, also per interface; env.group simOnline, env.inrouter)
 // validates clean against the default standard.
 func TestCaCTemplateRegion(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +447,7 @@ func TestCaCTemplateRegion(t *testing.T) {
 // TestImagePattern: deploy.image.<container> of the default standard takes real image references
 // (what Deployments in GitOps repos carry) and refuses malformed ones.
 func TestImagePattern(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
