@@ -191,6 +191,9 @@ func span(data []byte, starts []int, n *yaml.Node) (int, int, bool) {
 	if off < 0 {
 		return 0, 0, false
 	}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return off, blockEnd(data, starts, n.Line), true
+	}
 	lineEnd := len(data)
 	if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
 		lineEnd = off + i
@@ -204,6 +207,40 @@ func span(data []byte, starts []int, n *yaml.Node) (int, int, bool) {
 		start, end = start-1, end+1
 	}
 	return start, end, true
+}
+
+// blockEnd is the end of a block scalar (| or >) whose indicator is on line: the end of its last
+// non-blank line, the block being the following lines indented deeper than line.
+func blockEnd(data []byte, starts []int, line int) int {
+	indent := func(l int) (int, bool) {
+		end := len(data)
+		if l < len(starts) {
+			end = starts[l] - 1
+		}
+		text := data[starts[l-1]:end]
+		t := bytes.TrimLeft(text, " ")
+		return len(text) - len(t), len(bytes.TrimSpace(t)) == 0
+	}
+	base, _ := indent(line)
+	end := lineEndAt(data, starts, line)
+	for l := line + 1; l <= len(starts); l++ {
+		n, blank := indent(l)
+		if blank {
+			continue
+		}
+		if n <= base {
+			break
+		}
+		end = lineEndAt(data, starts, l)
+	}
+	return end
+}
+
+func lineEndAt(data []byte, starts []int, line int) int {
+	if line < len(starts) {
+		return starts[line] - 1
+	}
+	return len(data)
 }
 
 // replacement is new text for data[start:end].

@@ -34,18 +34,33 @@ func Set(name string, data []byte, path []string, value string, opt SetOptions) 
 	if value == "" {
 		return nil, cacerr.Usage("the value is empty: sops stores empty strings unencrypted")
 	}
-	data, err := ensurePath(data, path)
-	if err != nil {
-		return nil, cacerr.Usage("%s: %w", name, err)
-	}
 	f, ok, err := parse(name, data)
 	if err != nil {
 		return nil, cacerr.Wrap(cacerr.KindUsage, err)
 	}
-	if ok {
-		return setEncrypted(f, path, value, opt)
+	var key dataKey
+	if ok { // the identity must open the file, and the file must be intact
+		if key, err = f.dataKey(opt.Keys); err != nil {
+			return nil, err
+		}
+		d, err := f.decrypt(key)
+		if err != nil {
+			return nil, err
+		}
+		if len(d.Findings) > 0 {
+			return nil, cacerr.Usage("%s: %s; fix the file before setting a value", d.Findings[0].Pos, d.Findings[0].Message)
+		}
 	}
-	return setPlain(name, data, path, value, opt)
+	if data, err = ensurePath(data, path); err != nil {
+		return nil, cacerr.Usage("%s: %w", name, err)
+	}
+	if !ok {
+		return setPlain(name, data, path, value, opt)
+	}
+	if f, _, err = parse(name, data); err != nil {
+		return nil, cacerr.Wrap(cacerr.KindUsage, err)
+	}
+	return setEncrypted(f, key, path, value, opt.Now)
 }
 
 // ensurePath makes sure a scalar (or null) value exists at path, adding mappings and the key
@@ -111,7 +126,7 @@ func target(ls []leaf, path []string) int {
 	return -1
 }
 
-func setEncrypted(f *file, path []string, value string, opt SetOptions) ([]byte, error) {
+func setEncrypted(f *file, key dataKey, path []string, value string, now time.Time) ([]byte, error) {
 	var rules Rules
 	if err := f.meta.Decode(&rules); err != nil {
 		return nil, cacerr.Usage("%s: sops metadata: %w", f.name, err)
@@ -122,17 +137,6 @@ func setEncrypted(f *file, path []string, value string, opt SetOptions) ([]byte,
 		}
 		return nil, cacerr.Usage("%s: the file's encryption rules (encrypted_regex %q …) leave %s in plain text; change them with sops, or choose a key they encrypt",
 			f.name, rules.EncryptedRegex, strings.Join(path, "."))
-	}
-	key, err := f.dataKey(opt.Keys)
-	if err != nil {
-		return nil, err
-	}
-	d, err := f.decrypt(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(d.Findings) > 0 {
-		return nil, cacerr.Usage("%s: %s: %s; fix the file before setting a value", f.name, d.Findings[0].Pos, d.Findings[0].Message)
 	}
 	ls := leaves(f.root)
 	t := target(ls, path)
@@ -179,7 +183,7 @@ func setEncrypted(f *file, path []string, value string, opt SetOptions) ([]byte,
 	if err := replace(ls[t].node, enc); err != nil {
 		return nil, err
 	}
-	lastModified := opt.Now.UTC().Format(time.RFC3339)
+	lastModified := now.UTC().Format(time.RFC3339)
 	encMAC, err := key.seal(fmt.Sprintf("%X", mac.Sum(nil)), "str", lastModified)
 	if err != nil {
 		return nil, err
@@ -203,7 +207,11 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 	if r == nil || len(r.Recipients) == 0 {
 		return nil, cacerr.Usage("%s is not encrypted yet, and no creation rule with age recipients in .sops.yaml applies to it: add one (creation_rules: - path_regex: …, age: age1…)", name)
 	}
-	if enc, err := r.encrypted(path); err != nil || !enc {
+	rules := r.Rules
+	if rules.EncryptedRegex == "" && rules.UnencryptedRegex == "" && rules.EncryptedSuffix == "" && rules.UnencryptedSuffix == "" {
+		rules.UnencryptedSuffix = "_unencrypted" // the sops CLI's default
+	}
+	if enc, err := rules.encrypted(path); err != nil || !enc {
 		if err != nil {
 			return nil, cacerr.Usage(".sops.yaml: %w", err)
 		}
@@ -220,7 +228,7 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 	}
 	ls := leaves(doc.Content[0])
 	t := target(ls, path)
-	mac := newMAC(r.MACOnlyEncrypted)
+	mac := newMAC(rules.MACOnlyEncrypted)
 	starts := lineStarts(data)
 	var reps []replacement
 	for i, l := range ls {
@@ -231,11 +239,11 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 		if err != nil {
 			return nil, cacerr.Usage("%s:%d:%d: %w", name, l.node.Line, l.node.Column, err)
 		}
-		enc, err := r.encrypted(l.path)
+		enc, err := rules.encrypted(l.path)
 		if err != nil {
 			return nil, cacerr.Usage(".sops.yaml: %w", err)
 		}
-		if !r.MACOnlyEncrypted || enc {
+		if !rules.MACOnlyEncrypted || enc {
 			mac.Write([]byte(text))
 		}
 		if !enc || text == "" { // sops leaves empty strings as they are
@@ -253,7 +261,7 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 	}
 	sort.Slice(reps, func(a, b int) bool { return reps[a].start < reps[b].start })
 	out := apply(data, reps)
-	meta, err := metadataNode(key, r.Recipients, r.Rules, mac.Sum(nil), opt.Now)
+	meta, err := metadataNode(key, r.Recipients, rules, mac.Sum(nil), opt.Now)
 	if err != nil {
 		return nil, err
 	}
