@@ -89,6 +89,16 @@ func (f *file) recipients() []string {
 type leaf struct {
 	node *yaml.Node
 	path []string
+	flow bool // inside a flow collection ({...} or [...]), where ENC[...] must be quoted
+}
+
+// encText is how a sealed value is written in place: quoted inside flow collections, whose
+// syntax the commas of ENC[...] would break.
+func (l leaf) encText(enc string) string {
+	if l.flow {
+		return strconv.Quote(enc)
+	}
+	return enc
 }
 
 // aad is the additional data a leaf is sealed with: its path joined by ":", plus ":".
@@ -99,29 +109,30 @@ func (l leaf) aad() string { return strings.Join(l.path, ":") + ":" }
 // without nulls, which sops neither encrypts nor hashes.
 func leaves(root *yaml.Node) []leaf {
 	var out []leaf
-	var walk func(n *yaml.Node, path []string)
-	walk = func(n *yaml.Node, path []string) {
+	var walk func(n *yaml.Node, path []string, flow bool)
+	walk = func(n *yaml.Node, path []string, flow bool) {
+		flow = flow || n.Style&yaml.FlowStyle != 0
 		switch n.Kind {
 		case yaml.AliasNode:
-			walk(n.Alias, path)
+			walk(n.Alias, path, flow)
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n == root && n.Content[i].Value == MetadataKey {
 					continue
 				}
-				walk(n.Content[i+1], append(path[:len(path):len(path)], n.Content[i].Value))
+				walk(n.Content[i+1], append(path[:len(path):len(path)], n.Content[i].Value), flow)
 			}
 		case yaml.SequenceNode:
 			for _, it := range n.Content {
-				walk(it, path)
+				walk(it, path, flow)
 			}
 		case yaml.ScalarNode:
 			if n.ShortTag() != "!!null" {
-				out = append(out, leaf{node: n, path: path})
+				out = append(out, leaf{node: n, path: path, flow: flow})
 			}
 		}
 	}
-	walk(root, nil)
+	walk(root, nil, false)
 	return out
 }
 

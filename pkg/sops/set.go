@@ -180,7 +180,7 @@ func setEncrypted(f *file, key dataKey, path []string, value string, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	if err := replace(ls[t].node, enc); err != nil {
+	if err := replace(ls[t].node, ls[t].encText(enc)); err != nil {
 		return nil, err
 	}
 	lastModified := now.UTC().Format(time.RFC3339)
@@ -257,7 +257,7 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 		if !ok {
 			return nil, cacerr.Usage("%s:%d:%d: cannot locate the value in the text", name, l.node.Line, l.node.Column)
 		}
-		reps = append(reps, replacement{start, end, sealed})
+		reps = append(reps, replacement{start, end, l.encText(sealed)})
 	}
 	sort.Slice(reps, func(a, b int) bool { return reps[a].start < reps[b].start })
 	out := apply(data, reps)
