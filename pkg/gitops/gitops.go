@@ -27,6 +27,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 // Options configure Publish.
@@ -344,9 +345,12 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 			secretPath := dir + "/" + fileSecret
 			recips := o.AgeRecipients
 			if len(recips) == 0 && sopsConfig != nil {
-				var err error
-				if recips, err = sopsConfigRecipients(sopsConfig, secretPath); err != nil {
+				rule, err := sops.ConfigRule(sopsConfig, secretPath)
+				if err != nil {
 					return nil, cacerr.Usage("GitOps repo %w", err)
+				}
+				if rule != nil {
+					recips = rule.Recipients
 				}
 			}
 			if len(recips) == 0 {

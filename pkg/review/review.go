@@ -26,6 +26,7 @@ import (
 	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -137,7 +138,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return res, err
 	}
 	res.Diff = diff.Compute(filter(baseTree, opt.Regions), filter(headTree, opt.Regions),
-		diff.Options{Context: opt.Context, Secrets: pairSecrets(baseSecrets, headSecrets)})
+		diff.Options{Context: opt.Context, Secrets: notCompared(pairSecrets(baseSecrets, headSecrets))})
 	return res, nil
 }
 
@@ -186,7 +187,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	res, err := build.Run(ctx, build.Options{
 		CodeDir: code, OutDir: filepath.Join(tmp, "out"), ConfigRepo: opt.ConfigRepo, USN: opt.USN,
 		Branch: branch, CodeCommit: commit, Validator: opt.Validator, Fetch: fo, Getenv: opt.Getenv,
-		Stderr: opt.Stderr,
+		Stderr: opt.Stderr, KeepEncrypted: true,
 	})
 	if res != nil && res.Report != nil {
 		r := res.Report
@@ -367,4 +368,16 @@ func pairSecrets(base, head map[string]string) []diff.Secret {
 	}
 	slices.SortFunc(out, func(a, b diff.Secret) int { return strings.Compare(a.Path, b.Path) })
 	return out
+}
+
+// notCompared marks the secrets still encrypted on either side (the job holds no age identity, so
+// cac read the SOPS files as they are): their ciphertext changes with every encryption, so they
+// show as "encrypted, not compared" rather than as changed.
+func notCompared(secrets []diff.Secret) []diff.Secret {
+	for i, s := range secrets {
+		if sops.IsCiphertext(s.Base) || sops.IsCiphertext(s.Head) {
+			secrets[i].NotCompared = true
+		}
+	}
+	return secrets
 }
