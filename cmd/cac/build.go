@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/report"
 )
 
@@ -42,7 +42,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
-			opt := build.Options{
+			opt := pipeline.Options{
 				CodeDir:    c.dir,
 				OutDir:     out,
 				ConfigRepo: c.configRepo,
@@ -62,8 +62,8 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				return err
 			}
 			opt.Validator = v
-			opt.ConfigChecks = []build.ConfigCheck{envs.TodoFindings} // a new region's unfilled manual values
-			res, err := build.Run(cmd.Context(), opt)
+			opt.ConfigChecks = []pipeline.ConfigCheck{envs.TodoFindings} // a new region's unfilled manual values
+			res, err := pipeline.Run(cmd.Context(), opt)
 			recordBuild(e, res)
 			if res != nil && len(res.Findings) > 0 {
 				if perr := printFindings(e, c.format, "cac build", res.Findings); perr != nil {
@@ -91,7 +91,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 }
 
 // recordBuild gives --metrics-file the stage times and placeholder count of a build.
-func recordBuild(e env, res *build.Result) {
+func recordBuild(e env, res *pipeline.Result) {
 	if res == nil || res.Report == nil {
 		return
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 func newSelectCmd(c *common, e env) *cobra.Command {
@@ -25,7 +25,7 @@ never sees a half-written file. The region comes from --region or CAC_REGION.`,
   cac select --region sg --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			files, err := build.Select(build.SelectOptions{OutDir: out, Root: c.dir, Region: region, DryRun: dryRun})
+			files, err := pipeline.Select(pipeline.SelectOptions{OutDir: out, Root: c.dir, Region: region, DryRun: dryRun})
 			if err != nil {
 				return err
 			}

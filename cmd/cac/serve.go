@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/review"
 	"github.com/cacproj/cac/pkg/serve"
 )
@@ -116,7 +116,7 @@ type reviewRunner struct {
 	c         common
 	e         env
 	sf        serveFlags
-	validator build.Validator
+	validator pipeline.Validator
 	secrets   review.SecretFinder
 	log       *slog.Logger
 }

@@ -19,10 +19,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/diff"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/standard"
@@ -49,7 +49,7 @@ type Options struct {
 	Base         string   // target branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)
 	Head         string   // source branch (default: --branch, CI variables, else the checkout, as for build)
 	Regions      []string // only these regions in the diff (default: all)
-	Validator    build.Validator
+	Validator    pipeline.Validator
 	Secrets      SecretFinder
 	Fetch        configrepo.Options
 	Getenv       func(string) string
@@ -182,7 +182,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	side.CodeCommit = commit
 	fo := opt.Fetch
 	fo.Stderr = opt.Stderr
-	res, err := build.Run(ctx, build.Options{
+	res, err := pipeline.Run(ctx, pipeline.Options{
 		CodeDir: code, OutDir: filepath.Join(tmp, "out"), ConfigRepo: opt.ConfigRepo, USN: opt.USN,
 		Branch: branch, CodeCommit: commit, Validator: opt.Validator, Fetch: fo, Getenv: opt.Getenv,
 		Stderr: opt.Stderr,

@@ -1,4 +1,4 @@
-// Package build is the pipeline behind `cac build`:
+// Package pipeline is the pipeline behind `cac build`:
 //
 //	resolve  the code branch and commit (flag, CI variables, checkout)
 //	fetch    the config repo at the same-named branch (fallback: its default branch)
@@ -11,7 +11,7 @@
 // Steps add findings rather than stopping at the first. The pipeline stops after a gate step that
 // produced findings (broken values would only cause confusing render errors); validate and discover
 // are not gates, so a user sees validation, template and placeholder problems together.
-package build
+package pipeline
 
 import (
 	"context"
@@ -106,7 +106,7 @@ type step struct {
 	gate bool // stop after this step when there are findings
 }
 
-var pipeline = []step{
+var steps = []step{
 	{"resolve", resolve, true},
 	{"fetch", fetch, true},
 	{"load", load, true},
@@ -149,7 +149,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			st.config.Close()
 		}
 	}()
-	for _, s := range pipeline {
+	for _, s := range steps {
 		if opt.ValidateOnly && s.name == "discover" {
 			break
 		}
