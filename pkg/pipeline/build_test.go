@@ -48,7 +48,7 @@ func TestFailedBuildKeepsPreviousOutput(t *testing.T) {
 		t.Fatalf("first build: %q %v", before, err)
 	}
 	// a stale temp dir from a build killed earlier is cleaned up by the next successful build
-	stale := filepath.Join(filepath.Dir(out), ".cac-tmp-cac-killed")
+	stale := filepath.Join(filepath.Dir(out), ".cac-tmp-cac-2718281828")
 	writeFiles(t, stale, map[string]string{"sg/x.ini": "partial"})
 
 	writeFiles(t, code, map[string]string{"CacRegion_x.ini": "a=^cac<<a>>\nb=^cac<<b>>\n"})

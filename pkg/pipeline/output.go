@@ -8,8 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
+	"strings"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/render"
@@ -108,10 +107,8 @@ func writeTree(out string, fill func(dir string) error) error {
 		return cacerr.Usage("create output dir: %w", err)
 	}
 	prefix := render.TempPrefix + base + "-"
-	if stale, _ := filepath.Glob(filepath.Join(parent, prefix+"*")); len(stale) > 0 {
-		for _, s := range stale {
-			os.RemoveAll(s)
-		}
+	for _, s := range staleTemps(parent, prefix) {
+		os.RemoveAll(s)
 	}
 	// The temp dir is 0700 while it is filled (rendered files hold secrets, and a killed build
 	// leaves it behind until the next build); it becomes 0755 just before it is swapped in.
@@ -134,17 +131,23 @@ func writeTree(out string, fill func(dir string) error) error {
 	return nil
 }
 
-// swap moves dir to out. An existing out is exchanged atomically (renameat2 RENAME_EXCHANGE) and the
-// old tree removed; where the kernel or filesystem cannot exchange, out is renamed away first.
+// swap moves dir to out. An existing out is exchanged with dir atomically where the platform can
+// (exchange: renameat2 RENAME_EXCHANGE on Linux); elsewhere, or when the filesystem cannot, out is
+// renamed aside first and dir renamed into place, so out is briefly absent but never a mix. Either
+// way the previous tree is made private and removed.
 func swap(dir, out string) error {
 	if _, err := os.Lstat(out); errors.Is(err, os.ErrNotExist) {
 		return os.Rename(dir, out)
 	}
-	err := unix.Renameat2(unix.AT_FDCWD, dir, unix.AT_FDCWD, out, unix.RENAME_EXCHANGE)
-	if err == nil {
-		return os.RemoveAll(dir) // dir now holds the previous output
+	if exchange(dir, out) == nil {
+		return removeOld(dir) // dir now holds the previous output
 	}
-	old := dir + ".old"
+	return swapAside(dir, out)
+}
+
+// swapAside renames out aside, dir into its place, and removes the previous tree.
+func swapAside(dir, out string) error {
+	old := dir + oldSuffix
 	if err := os.Rename(out, old); err != nil {
 		return err
 	}
@@ -152,7 +155,35 @@ func swap(dir, out string) error {
 		_ = os.Rename(old, out)
 		return err
 	}
-	return os.RemoveAll(old)
+	return removeOld(old)
+}
+
+// oldSuffix marks the previous output renamed aside by swap.
+const oldSuffix = ".old"
+
+// removeOld removes the previous output after a swap. It is made private (0700) first: a build
+// killed during the removal leaves a half-removed tree that nobody else can read or take for an
+// output, and the next build removes it.
+func removeOld(dir string) error {
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// staleTemps lists the temp dirs of earlier builds of out in parent: prefix + os.MkdirTemp's
+// digits, with or without oldSuffix. Matching the digits exactly keeps the temp dirs of a sibling
+// output whose name extends out's (svc and svc-a) out of the list.
+func staleTemps(parent, prefix string) []string {
+	matches, _ := filepath.Glob(filepath.Join(parent, prefix+"*"))
+	var stale []string
+	for _, m := range matches {
+		rest := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), prefix), oldSuffix)
+		if rest != "" && strings.Trim(rest, "0123456789") == "" {
+			stale = append(stale, m)
+		}
+	}
+	return stale
 }
 
 // ReadReport reads <out>/cac-report.json.
