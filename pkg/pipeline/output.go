@@ -1,11 +1,7 @@
 package pipeline
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,15 +10,36 @@ import (
 	"github.com/cacproj/cac/pkg/render"
 )
 
-// DefaultOut is the output dir when none is set, relative to the code dir.
+// DefaultOut holds the outputs of builds without --out, relative to the code dir: output/cac for
+// a single-service config repo (no USN), output/cac/<usn> for a service of a shared one.
 const DefaultOut = "output/cac"
 
 // ReportFile is the name of the build report inside the output dir.
 const ReportFile = "cac-report.json"
 
+// DefaultOutDir is the output dir, relative to the code dir, of a build of usn without --out.
+// Each service gets its own, so builds of several services from one checkout (a monorepo's
+// pipelines) never write into, or read, each other's output.
+func DefaultOutDir(usn string) string {
+	if usn == "" {
+		return DefaultOut
+	}
+	return DefaultOut + "/" + usn
+}
+
+// Outcome says how a build went: OutcomeSuccess, or OutcomeDegraded when the config came from the
+// offline cache because the config repo could not be reached (it may be out of date).
+type Outcome string
+
+const (
+	OutcomeSuccess  Outcome = "success"
+	OutcomeDegraded Outcome = "degraded"
+)
+
 // Report is <out>/cac-report.json: where the config came from and what was written.
 type Report struct {
 	Tool           string       `json:"tool,omitempty"`
+	Outcome        Outcome      `json:"outcome"`
 	USN            string       `json:"usn"`
 	CodeBranch     string       `json:"codeBranch"`
 	BranchSource   string       `json:"branchSource,omitempty"` // --branch, a CI variable, or git checkout
@@ -43,7 +60,7 @@ type Report struct {
 type FileReport struct {
 	Region       string `json:"region"`
 	Path         string `json:"path"`
-	Template     string `json:"template"`
+	Template     string `json:"template"` // "" when not written by a build
 	SHA256       string `json:"sha256"`
 	Size         int    `json:"size"`
 	Placeholders int    `json:"placeholders"`
@@ -55,38 +72,34 @@ type Stage struct {
 	Millis float64 `json:"ms"`
 }
 
-// OutPath is the absolute output dir of a build.
+// OutPath is the output dir of a build: OutDir, else DefaultOutDir(USN), relative to CodeDir unless
+// absolute.
 func (o Options) OutPath() string {
 	out := o.OutDir
 	if out == "" {
-		out = DefaultOut
+		out = DefaultOutDir(o.USN)
 	}
 	if filepath.IsAbs(out) {
 		return out
 	}
-	return filepath.Join(o.CodeDir, out)
+	return filepath.Join(o.CodeDir, filepath.FromSlash(out))
 }
 
+// write puts the rendered files into the tree and the report, and (unless NoWrite) writes both.
 func write(st *state) error {
 	r := st.res.Report
-	r.Files = make([]FileReport, 0, len(st.res.Outputs))
-	for _, o := range st.res.Outputs {
-		sum := sha256.Sum256(o.Data)
-		r.Files = append(r.Files, FileReport{Region: o.Region, Path: o.Template.Out, Template: o.Template.Path,
-			SHA256: hex.EncodeToString(sum[:]), Size: len(o.Data), Placeholders: o.Template.Placeholders()})
+	r.Files = make([]FileReport, 0, len(st.outs))
+	st.res.Tree = Tree{}
+	for _, o := range st.outs {
+		f := fileReport(o.region, o.template.Out, o.data)
+		f.Template, f.Placeholders = o.template.Path, o.template.Placeholders()
+		r.Files = append(r.Files, f)
+		st.res.Tree.Add(o.region, o.template.Out, File{Data: o.data, Mode: o.template.Mode})
 	}
-	return writeTree(st.opt.OutPath(), func(dir string) error {
-		for _, o := range st.res.Outputs {
-			if err := writeFile(filepath.Join(dir, o.Region, filepath.FromSlash(o.Template.Out)), o.Data, o.Template.Mode); err != nil {
-				return err
-			}
-		}
-		data, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		return writeFile(filepath.Join(dir, ReportFile), append(data, '\n'), 0o644)
-	})
+	if st.opt.NoWrite {
+		return nil
+	}
+	return WriteOutput(st.opt.OutPath(), &st.res.Output)
 }
 
 func writeFile(p string, data []byte, mode os.FileMode) error {
@@ -184,17 +197,4 @@ func staleTemps(parent, prefix string) []string {
 		}
 	}
 	return stale
-}
-
-// ReadReport reads <out>/cac-report.json.
-func ReadReport(out string) (*Report, error) {
-	data, err := os.ReadFile(filepath.Join(out, ReportFile))
-	if err != nil {
-		return nil, err
-	}
-	var r Report
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(out, ReportFile), err)
-	}
-	return &r, nil
 }

@@ -2,12 +2,9 @@ package pipeline
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/cacproj/cac/pkg/cacerr"
@@ -15,100 +12,86 @@ import (
 
 // SelectOptions configure `cac select`.
 type SelectOptions struct {
-	OutDir string // the build output (default output/cac), relative to Root unless absolute
-	Root   string // the working tree the files are copied over (default ".")
+	Output *Output // the build output (ReadOutput)
+	Root   string  // the working tree the files are copied over (default ".")
 	Region string
 	DryRun bool // list what would be copied, write nothing
 }
 
-// Select copies <out>/<region>/** over the working tree, each file written aside and renamed into
-// place. It returns the copied paths (relative, slash), sorted.
+// Select copies the region's files of the output over the working tree, each file written aside
+// and renamed into place. It returns the copied paths (relative, slash), sorted.
 func Select(opt SelectOptions) ([]string, error) {
 	if opt.Root == "" {
 		opt.Root = "."
 	}
-	if opt.OutDir == "" {
-		opt.OutDir = filepath.Join("output", "cac")
-	}
-	out := opt.OutDir
-	if !filepath.IsAbs(out) {
-		out = filepath.Join(opt.Root, out)
-	}
-	regions, err := builtRegions(out)
-	if err != nil {
-		return nil, err
+	tree := opt.Output.Tree
+	regions := tree.Regions()
+	if len(regions) == 0 {
+		return nil, cacerr.Usage("the build output in %s has no region", opt.Output.Dir)
 	}
 	if opt.Region == "" {
 		return nil, cacerr.Usage("no region: set --region or CAC_REGION (built: %s)", strings.Join(regions, ", "))
 	}
 	if !slices.Contains(regions, opt.Region) {
-		return nil, cacerr.Usage("region %q was not built: %s has %s", opt.Region, opt.OutDir, strings.Join(regions, ", "))
+		return nil, cacerr.Usage("region %q was not built: %s has %s", opt.Region, filepath.ToSlash(opt.Output.Dir), strings.Join(regions, ", "))
 	}
-	src := filepath.Join(out, opt.Region)
-	var copied []string
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", p)
-		}
-		rel, _ := filepath.Rel(src, p)
-		copied = append(copied, filepath.ToSlash(rel))
-		if opt.DryRun {
-			return nil
-		}
-		return replaceFile(p, filepath.Join(opt.Root, rel))
-	})
-	if err != nil {
-		return copied, cacerr.Usage("select region %s: %w", opt.Region, err)
+	copied := tree.Paths(opt.Region)
+	if opt.DryRun {
+		return copied, nil
 	}
-	sort.Strings(copied)
+	for _, p := range copied {
+		if err := replaceFile(tree[opt.Region][p], filepath.Join(opt.Root, filepath.FromSlash(p))); err != nil {
+			return nil, cacerr.Usage("select region %s: %w", opt.Region, err)
+		}
+	}
 	return copied, nil
 }
 
-func builtRegions(out string) ([]string, error) {
-	entries, err := os.ReadDir(out)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, cacerr.Usage("no build output in %s: run `cac build` first (or set --out)", out)
+// FindOutput is the output dir that select, publish --no-build and subenv read when --out is not
+// set, relative to codeDir: DefaultOutDir(usn), like the build. Without a USN it is output/cac,
+// unless that holds no report but the outputs of services: then the only one of them (a service
+// container that ships one service's output, with no USN configured), or an error naming them.
+func FindOutput(codeDir, usn string) (string, error) {
+	dir := filepath.Join(codeDir, filepath.FromSlash(DefaultOutDir(usn)))
+	if usn != "" {
+		return dir, nil
 	}
-	if err != nil {
-		return nil, cacerr.Usage("read build output: %w", err)
+	if _, err := os.Stat(filepath.Join(dir, ReportFile)); err == nil {
+		return dir, nil
 	}
-	var regions []string
+	entries, _ := os.ReadDir(dir)
+	var services []string
 	for _, e := range entries {
-		if e.IsDir() {
-			regions = append(regions, e.Name())
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), ReportFile)); err == nil {
+			services = append(services, e.Name())
 		}
 	}
-	if len(regions) == 0 {
-		return nil, cacerr.Usage("the build output in %s has no region", out)
+	switch len(services) {
+	case 0:
+		return dir, nil
+	case 1:
+		return filepath.Join(dir, services[0]), nil
 	}
-	return regions, nil
+	return "", cacerr.Usage("%s holds the outputs of several services (%s): set --usn (or --out)", filepath.ToSlash(dir), strings.Join(services, ", "))
 }
 
-// replaceFile copies src to dst through a temporary file in dst's directory and a rename, so a
+// replaceFile writes f to dst through a temporary file in dst's directory and a rename, so a
 // process reading dst sees the old or the new content, never a mix.
-func replaceFile(src, dst string) error {
-	info, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
+func replaceFile(f File, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".cac-select-*")
+	w, err := os.CreateTemp(filepath.Dir(dst), ".cac-select-*")
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, info.Mode().Perm())); err != nil {
+	tmp := w.Name()
+	_, werr := w.Write(f.Data)
+	cerr := w.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp, f.Mode.Perm())); err != nil {
 		os.Remove(tmp)
 		return err
 	}

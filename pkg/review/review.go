@@ -163,7 +163,8 @@ type findingsErr struct {
 func (f *findingsErr) Error() string { return f.err.Error() }
 func (f *findingsErr) Unwrap() error { return f.err }
 
-// renderSide builds one side: code at rev (branch name for the config repo), into a temp dir.
+// renderSide builds one side in memory: code at rev (branch name for the config repo), its
+// templates checked out into a temp dir.
 func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree, map[string]string, Side, error) {
 	side := Side{Name: displayName(branch)}
 	tmp, err := os.MkdirTemp("", "cac-review-")
@@ -183,7 +184,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	fo := opt.Fetch
 	fo.Stderr = opt.Stderr
 	res, err := pipeline.Run(ctx, pipeline.Options{
-		CodeDir: code, OutDir: filepath.Join(tmp, "out"), ConfigRepo: opt.ConfigRepo, USN: opt.USN,
+		CodeDir: code, NoWrite: true, ConfigRepo: opt.ConfigRepo, USN: opt.USN,
 		Branch: branch, CodeCommit: commit, Validator: opt.Validator, Fetch: fo, Getenv: opt.Getenv,
 		Stderr: opt.Stderr,
 	})
@@ -197,10 +198,6 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 		}
 		return nil, nil, side, err
 	}
-	tree, err := diff.TreeFromDir(filepath.Join(tmp, "out"))
-	if err != nil {
-		return nil, nil, side, cacerr.Usage("read rendered output: %w", err)
-	}
 	secrets := map[string]string{} // "region:path" → value
 	if opt.Secrets != nil {
 		for region, v := range res.Values {
@@ -209,7 +206,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 			}
 		}
 	}
-	return tree, secrets, side, nil
+	return res.Tree.Contents(), secrets, side, nil
 }
 
 // checkoutTemplates writes the CacRegion_ templates of the code at rev into dir. With a remote code
