@@ -232,7 +232,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 	// Files cac wrote: the report and anything else outside the rendered region dirs, and the
 	// config repo cache's git metadata (its work tree is the config repo: secrets are expected).
-	out := filepath.Join(code, "output", "cac")
+	out := filepath.Join(code, "output", "cac", "user") // builds with --usn user write here
 	if _, err := os.Stat(filepath.Join(out, "cac-report.json")); err != nil {
 		t.Fatal(err)
 	}
