@@ -427,4 +427,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-
