@@ -9,13 +9,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cacproj/cac/pkg/forge"
 	"github.com/cacproj/cac/pkg/report"
 )
 
 // fakeGitHub is the part of the GitHub REST API cac uses for one pull request (issue comments,
-// commit statuses); any other route fails the test.
+// commit statuses); any other route fails the test. Like GitHub, it refuses a comment body over
+// 65,536 characters with 422.
 type fakeGitHub struct {
 	t        *testing.T
 	mu       sync.Mutex
@@ -39,6 +41,9 @@ func newFakeGitHub(t *testing.T) (*fakeGitHub, forge.Target) {
 	mux.HandleFunc("POST /api/v3/repos/acme/user/issues/7/comments", func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Body string }
 		json.NewDecoder(r.Body).Decode(&in)
+		if tooLong(w, in.Body) {
+			return
+		}
 		f.next++
 		f.order = append(f.order, f.next)
 		f.comments[f.next] = in.Body
@@ -54,6 +59,9 @@ func newFakeGitHub(t *testing.T) (*fakeGitHub, forge.Target) {
 		}
 		var in struct{ Body string }
 		json.NewDecoder(r.Body).Decode(&in)
+		if tooLong(w, in.Body) {
+			return
+		}
 		f.comments[id] = in.Body
 		json.NewEncoder(w).Encode(map[string]any{"id": id, "body": in.Body})
 	})
@@ -80,6 +88,17 @@ func newFakeGitHub(t *testing.T) (*fakeGitHub, forge.Target) {
 	}))
 	t.Cleanup(srv.Close)
 	return f, forge.Target{Kind: forge.GitHubKind, APIURL: srv.URL, Token: "ghs_T0KEN", Repo: "acme/user", Number: 7, SHA: "0123456789abcdef0123456789abcdef01234567"}
+}
+
+// tooLong answers 422 as GitHub does to a comment body over 65,536 characters.
+func tooLong(w http.ResponseWriter, body string) bool {
+	if utf8.RuneCountInString(body) <= 65536 {
+		return false
+	}
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	json.NewEncoder(w).Encode(map[string]any{"message": "Validation Failed", "errors": []map[string]string{{
+		"resource": "IssueComment", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)"}}})
+	return true
 }
 
 func (f *fakeGitHub) bodies() []string {
