@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"fmt"
+	"html"
 	"strings"
 
 	"github.com/cacproj/cac/pkg/diff"
@@ -62,20 +63,44 @@ func Post(ctx context.Context, f forge.Forge, t forge.Target, res *Result, opt P
 // maxName caps a branch name in the sides line; maxNote caps the note.
 const maxName, maxNote = 100, 400
 
-// sidesLine says which code commits and config branches base and head were rendered from.
+// sidesLine says which code commits and config branches base and head were rendered from. Names
+// and the note are shown as text, never as markup.
 func sidesLine(res *Result) string {
 	side := func(s Side) string {
-		out := fmt.Sprintf("code `%s` + config `%s`", shortSHA(s.CodeCommit), clip(s.ConfigBranch, maxName))
+		out := fmt.Sprintf("code %s + config %s", code(shortSHA(s.CodeCommit)), code(clip(s.ConfigBranch, maxName)))
 		if s.ConfigFallback {
-			out += " (default branch: no `" + clip(s.Name, maxName) + "` branch in the config repo)"
+			out += " (default branch: no " + code(clip(s.Name, maxName)) + " branch in the config repo)"
 		}
 		return out
 	}
 	line := fmt.Sprintf("<sub>base: %s · head: %s</sub>\n", side(res.Base), side(res.Head))
 	if res.Base.Note != "" {
-		line += "\n> " + clip(res.Base.Note, maxNote) + "\n"
+		note := strings.Join(strings.Fields(clip(res.Base.Note, maxNote)), " ")
+		line += "\n> " + html.EscapeString(note) + "\n"
 	}
 	return line
+}
+
+// code is s as an inline code span, delimited by more backticks than s holds in a row.
+func code(s string) string {
+	tick := strings.Repeat("`", longestTicks(s)+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return tick + s + tick
+}
+
+func longestTicks(s string) int {
+	best, n := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
 }
 
 // clip shortens s to n characters, the last one "…".
