@@ -385,7 +385,7 @@ func summaryRows(r *Result, maxRows, maxListed int) string {
 		}
 	}
 	if more.Regions > 0 {
-		fmt.Fprintf(&sb, "| … and %s more | %d | %d | %d |\n", plural(more.Regions, "region"), more.Files, more.Added, more.Removed)
+		fmt.Fprintf(&sb, "| … %s not listed | %d | %d | %d |\n", plural(more.Regions, "region"), more.Files, more.Added, more.Removed)
 	}
 	fmt.Fprintf(&sb, "| **total** | **%d** | **%d** | **%d** |\n", t.Files, t.Added, t.Removed)
 	if len(listed) > 0 {

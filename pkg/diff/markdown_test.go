@@ -138,3 +138,21 @@ func checkParts(t *testing.T, parts []string, limit int) {
 		}
 	}
 }
+
+// TestMarkdownSummaryFits: a summary too long for part 1 lists fewer regions, says how many it
+// left out of the table, and keeps the totals.
+func TestMarkdownSummaryFits(t *testing.T) {
+	head := Tree{}
+	for i := range 3000 {
+		head[fmt.Sprintf("region-%04d", i)] = map[string][]byte{"app.conf": []byte("a = 1\n")}
+	}
+	parts := Markdown(Compute(Tree{}, head, Options{}), MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: 8000, MaxParts: 3})
+	checkParts(t, parts, 8000)
+	m := regexp.MustCompile("\n((?:\\| `region-\\d{4}` \\(added\\) \\| 1 \\| 1 \\| 0 \\|\n)+)\\| … (\\d+) regions not listed \\| (\\d+) \\| (\\d+) \\| 0 \\|\n\\| \\*\\*total\\*\\* \\| \\*\\*3000\\*\\* \\| \\*\\*3000\\*\\* \\| \\*\\*0\\*\\* \\|\n").FindStringSubmatch(parts[0])
+	if m == nil {
+		t.Fatalf("part 1 lacks a shortened table with the totals:\n%s", parts[0])
+	}
+	if rows := strings.Count(m[1], "\n"); m[2] != fmt.Sprint(3000-rows) || m[3] != m[2] || m[4] != m[2] {
+		t.Errorf("%d rows listed, then %q", rows, m[0][len(m[1]):])
+	}
+}

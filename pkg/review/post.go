@@ -81,26 +81,13 @@ func sidesLine(res *Result) string {
 	return line
 }
 
-// code is s as an inline code span, delimited by more backticks than s holds in a row.
+// code is s as an inline code span; one holding backticks is delimited by more of them.
 func code(s string) string {
-	tick := strings.Repeat("`", longestTicks(s)+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		s = " " + s + " "
+	if !strings.Contains(s, "`") {
+		return "`" + s + "`"
 	}
-	return tick + s + tick
-}
-
-func longestTicks(s string) int {
-	best, n := 0, 0
-	for _, c := range s {
-		if c == '`' {
-			n++
-			best = max(best, n)
-		} else {
-			n = 0
-		}
-	}
-	return best
+	tick := diff.Fence(s)
+	return tick + " " + s + " " + tick
 }
 
 // clip shortens s to n characters, the last one "…".

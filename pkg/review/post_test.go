@@ -620,3 +620,17 @@ func TestPostLongDiff(t *testing.T) {
 		t.Errorf("part 1 lacks the sides line or the note:\n%.600s", bodies[0])
 	}
 }
+
+// TestSidesLineIsText: branch names and the note cannot open markup in the comment.
+func TestSidesLineIsText(t *testing.T) {
+	res := &Result{
+		Base: Side{Name: "main", ConfigBranch: "main", Note: "the base does not build (a\n```\n<details> broke)"},
+		Head: Side{Name: "fix`it", ConfigBranch: "main", ConfigFallback: true},
+	}
+	got := sidesLine(res)
+	for _, want := range []string{"no ``` fix`it ``` branch", "> the base does not build (a ``` &lt;details&gt; broke)\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("sides line lacks %q:\n%s", want, got)
+		}
+	}
+}
