@@ -132,7 +132,7 @@ func writeDiff(e env, format, usn string, r *diff.Result, maxParts int) error {
 	case "json":
 		return diff.WriteJSON(e.stdout, r)
 	case "markdown":
-		for i, p := range diff.Markdown(r, diff.MarkdownOptions{USN: usn, Marker: review.Marker(usn), MaxParts: maxParts, Limit: 1 << 30}) {
+		for i, p := range diff.Markdown(r, diff.MarkdownOptions{USN: usn, MarkerLine: func(n int) string { return forge.MarkerLine(forge.Marker(usn), n) }, MaxParts: maxParts}) {
 			if i > 0 {
 				fmt.Fprintln(e.stdout)
 			}

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // fakeGitHub behaves like the parts of the GitHub REST API cac uses: issue comments (list with
 // pagination, create, edit, delete) and commit statuses. Any other route fails the request with
-// 404 and is recorded, so a script can assert none happened.
+// 404 and is recorded, so a script can assert none happened. Like GitHub, it refuses a comment
+// body over 65,536 characters with 422.
 type fakeGitHub struct {
 	mu         sync.Mutex
 	token      string
@@ -44,6 +46,9 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && len(parts) == 6 && parts[3] == "issues" && parts[5] == "comments":
 		var in struct{ Body string }
 		json.NewDecoder(r.Body).Decode(&in)
+		if tooLong(w, in.Body) {
+			return
+		}
 		f.next++
 		f.comments[f.next] = in.Body
 		w.WriteHeader(http.StatusCreated)
@@ -61,6 +66,9 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var in struct{ Body string }
 		json.NewDecoder(r.Body).Decode(&in)
+		if tooLong(w, in.Body) {
+			return
+		}
 		f.comments[id] = in.Body
 		json.NewEncoder(w).Encode(map[string]any{"id": id, "body": in.Body})
 	case r.Method == "POST" && len(parts) == 5 && parts[3] == "statuses":
@@ -73,6 +81,17 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.unexpected = append(f.unexpected, r.Method+" "+r.URL.Path)
 		http.NotFound(w, r)
 	}
+}
+
+// tooLong answers 422 as GitHub does to a comment body over 65,536 characters.
+func tooLong(w http.ResponseWriter, body string) bool {
+	if utf8.RuneCountInString(body) <= 65536 {
+		return false
+	}
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	json.NewEncoder(w).Encode(map[string]any{"message": "Validation Failed", "errors": []map[string]string{{
+		"resource": "IssueComment", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)"}}})
+	return true
 }
 
 func (f *fakeGitHub) ids() []int64 {

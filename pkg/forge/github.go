@@ -112,6 +112,13 @@ func (g *GitHub) DeleteComment(ctx context.Context, id int64) error {
 	})
 }
 
+// GitHubMaxCommentChars is GitHub's limit on an issue comment body: longer ones are refused with
+// 422 "body is too long (maximum is 65536 characters)".
+const GitHubMaxCommentChars = 65536
+
+// MaxCommentChars is GitHubMaxCommentChars.
+func (g *GitHub) MaxCommentChars() int { return GitHubMaxCommentChars }
+
 // SetStatus posts a commit status.
 func (g *GitHub) SetStatus(ctx context.Context, sha string, state State, context, description, targetURL string) error {
 	st := &github.RepoStatus{

@@ -127,6 +127,12 @@ func (g *GitLab) DeleteComment(ctx context.Context, id int64) error {
 	})
 }
 
+// GitLabMaxCommentChars is GitLab's limit on a note body (1,000,000 characters).
+const GitLabMaxCommentChars = 1000000
+
+// MaxCommentChars is GitLabMaxCommentChars.
+func (g *GitLab) MaxCommentChars() int { return GitLabMaxCommentChars }
+
 // glStates maps our states to GitLab's commit status states.
 var glStates = map[State]gitlab.BuildStateValue{
 	StatePending: gitlab.Pending,
