@@ -4,7 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/subenv"
 )
 
 func newSubenvCmd(c *common, e env) *cobra.Command {
@@ -17,7 +17,7 @@ func newSubenvCmd(c *common, e env) *cobra.Command {
 }
 
 func newSubenvCreateCmd(c *common, e env) *cobra.Command {
-	o := envs.SubenvOptions{}
+	o := subenv.SubenvOptions{}
 	cmd := &cobra.Command{
 		Use:   "create NAME --base REGION --services a,b",
 		Short: "Generate a sub-environment's workloads and its Istio routing from the base region's manifests",
@@ -43,7 +43,7 @@ on its outgoing calls (OpenTelemetry baggage, or a small middleware), or request
 				return cacerr.Usage("cac subenv create needs --base REGION")
 			}
 			o.Name = args[0]
-			rep, err := envs.CreateSubenv(o)
+			rep, err := subenv.CreateSubenv(o)
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ on its outgoing calls (OpenTelemetry baggage, or a small middleware), or request
 	f := cmd.Flags()
 	f.StringVar(&o.Base, "base", "", "the base `REGION`")
 	f.StringSliceVar(&o.Services, "services", nil, "services to deploy in the sub-environment, comma-separated")
-	f.StringVar(&o.Header, "header", envs.DefaultHeader, "request header whose value NAME routes to the sub-environment")
+	f.StringVar(&o.Header, "header", subenv.DefaultHeader, "request header whose value NAME routes to the sub-environment")
 	f.IntVar(&o.Weight, "weight", 0, "also route `N`% of requests without the header to the sub-environment")
 	f.StringVar(&o.Out, "out", "output/cac", "cac build output `DIR` holding <out>/REGION/")
 	f.StringVar(&o.Dest, "dest", "", "write to `DIR` (default output/subenv/NAME)")
@@ -68,9 +68,9 @@ func newSubenvDeleteCmd(e env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if dest == "" {
-				dest = envs.SubenvDir(args[0])
+				dest = subenv.SubenvDir(args[0])
 			}
-			if err := envs.DeleteSubenv(dest); err != nil {
+			if err := subenv.DeleteSubenv(dest); err != nil {
 				return err
 			}
 			e.stderr.Write([]byte("deleted " + dest + "\n"))
