@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
@@ -19,12 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cacproj/cac/pkg/cacerr"
@@ -131,35 +126,17 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		plans = append(plans, p)
 	}
 	p := &publisher{o: o, info: info, plans: plans}
-	backoff := o.Backoff
-	for attempt := 1; ; attempt++ {
-		res, err := p.attempt(ctx)
-		if err == nil {
-			res.Attempts = attempt
-			return res, nil
-		}
-		if ctx.Err() != nil {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
-		}
-		if !retryable(err) {
-			var ce *cacerr.Error
-			if !errors.As(err, &ce) {
-				err = cacerr.Remote(fmt.Errorf("publish %s to %s: %w", o.USN, redact(o.RepoURL), err))
-			}
-			return nil, err
-		}
-		if attempt > o.Retries {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s to %s: gave up after %d attempts: %w", o.USN, redact(o.RepoURL), attempt, err))
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		fmt.Fprintf(o.Stderr, "publish %s: attempt %d failed (%v); retrying in %s\n", o.USN, attempt, err, wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 64*o.Backoff) // 500ms default: at most ~32s
+	var res *Result
+	attempts, err := retrier{label: "publish " + o.USN, repoURL: o.RepoURL, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
+		var err error
+		res, err = p.attempt(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	res.Attempts = attempts
+	return res, nil
 }
 
 func (o *Options) defaults() error {
@@ -204,13 +181,6 @@ func (o *Options) appPath(region string) string {
 	return strings.NewReplacer("{region}", region, "{usn}", o.USN).Replace(o.PathTemplate)
 }
 
-func (o *Options) auth() transport.AuthMethod {
-	if o.Token == "" {
-		return nil
-	}
-	return &http.BasicAuth{Username: "x-access-token", Password: o.Token}
-}
-
 type publisher struct {
 	o     Options
 	info  buildInfo
@@ -221,51 +191,11 @@ type publisher struct {
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	st := memory.NewStorage()
-	co := &git.CloneOptions{URL: o.RepoURL, Auth: o.auth(), Depth: 1, SingleBranch: true, NoCheckout: true, Tags: git.NoTags}
-	if o.Branch != "" {
-		co.ReferenceName = plumbing.NewBranchReferenceName(o.Branch)
+	c, err := cloneTip(ctx, o.RepoURL, o.Token, o.Branch)
+	if err != nil {
+		return nil, err
 	}
-	repo, err := git.CloneContext(ctx, st, nil, co)
-	branch := o.Branch
-	var tip *object.Commit
-	switch {
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		// A new GitOps repo: the first publish creates the branch.
-		if branch == "" {
-			branch = "main"
-		}
-		st = memory.NewStorage() // the failed clone left its config behind
-		if repo, err = git.Init(st, nil); err != nil {
-			return nil, err
-		}
-		if _, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{o.RepoURL}}); err != nil {
-			return nil, err
-		}
-	case err != nil:
-		var noRef git.NoMatchingRefSpecError
-		if errors.As(err, &noRef) {
-			return nil, cacerr.Usage("GitOps repo %s has no branch %s", redact(o.RepoURL), o.Branch)
-		}
-		return nil, fmt.Errorf("clone %s: %w", redact(o.RepoURL), err)
-	default:
-		head, err := repo.Head()
-		if err != nil {
-			return nil, fmt.Errorf("clone %s: %w", redact(o.RepoURL), err)
-		}
-		branch = head.Name().Short()
-		if tip, err = repo.CommitObject(head.Hash()); err != nil {
-			return nil, err
-		}
-	}
-	var base plumbing.Hash
-	var baseTree *object.Tree
-	if tip != nil {
-		base = tip.TreeHash
-		if baseTree, err = tip.Tree(); err != nil {
-			return nil, err
-		}
-	}
+	st, branch, base, baseTree := c.st, c.branch, c.baseHash(), c.tree
 	e, err := p.edit(st, baseTree, branch)
 	if err != nil {
 		return nil, err
@@ -286,17 +216,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if o.DryRun {
 		return res, nil
 	}
-	now := time.Now()
-	sig := object.Signature{Name: o.Author.Name, Email: o.Author.Email, When: now}
-	c := &object.Commit{Author: sig, Committer: sig, Message: p.message(), TreeHash: newTree}
-	if tip != nil {
-		c.ParentHashes = []plumbing.Hash{tip.Hash}
-	}
-	obj := st.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return nil, err
-	}
-	commit, err := st.SetEncodedObject(obj)
+	commit, err := c.commit(newTree, p.message(), o.Author)
 	if err != nil {
 		return nil, err
 	}
@@ -305,21 +225,8 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if o.PR != nil {
 		target = "cac/" + o.USN + "/" + commit.String()[:7]
 	}
-	ref := plumbing.NewBranchReferenceName(target)
-	if err := st.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
+	if err := c.push(ctx, commit, target); err != nil {
 		return nil, err
-	}
-	po := &git.PushOptions{RemoteName: "origin", Auth: o.auth(), RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
-	if tip != nil && o.PR == nil {
-		// The server updates the branch only if it still points at the tip we built on. go-git looks up
-		// the remote-tracking ref even when given the hash; a bare clone has none, so set it.
-		po.ForceWithLease = &git.ForceWithLease{RefName: ref, Hash: tip.Hash}
-		if err := st.SetReference(plumbing.NewHashReference(plumbing.NewRemoteReferenceName("origin", branch), tip.Hash)); err != nil {
-			return nil, err
-		}
-	}
-	if err := repo.PushContext(ctx, po); err != nil {
-		return nil, fmt.Errorf("push %s: %w", target, err)
 	}
 	res.Branch = target
 	if o.PR != nil {
