@@ -1,7 +1,9 @@
+// Package subenv makes sub-environments: a few services of a base region deployed again under a
+// name, with their own images and config, and reached by requests that carry the name in a header
+// (or in OpenTelemetry baggage) while every other request goes to the base (docs/design.md §7).
 package subenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,44 +29,56 @@ const BaseSubset = "base"
 // DefaultHeader is the request header that selects a sub-environment.
 const DefaultHeader = "x-cac-env"
 
-// SubenvOptions say which sub-environment to generate and from what.
-type SubenvOptions struct {
+// Options say which sub-environment to create and from what.
+type Options struct {
 	Name     string   // sub-environment name: a DNS label, not "base"
 	Base     string   // the base region
 	Services []string // services to deploy in the sub-environment (workload name or app label)
 	Header   string   // request header routing to the sub-environment; default DefaultHeader
+	// Baggage, when set, also routes requests whose W3C baggage header has the member Baggage=Name.
+	Baggage string
 	// Weight > 0 also sends Weight% of the requests without the header to the sub-environment
 	// (a canary); the header match always routes 100% to it.
 	Weight int
-	Out    string // cac build output dir: manifests are read from <Out>/<Base>/**/deploy/**.yaml
-	Dest   string // where to write; default SubenvDir(Name)
+	// Gateways (namespace/name) bind the routes to ingress gateways too, for the Hosts (external
+	// names) as well as the service's own host.
+	Gateways []string
+	Hosts    []string
+	Images   map[string]string // service → image reference of its container
+	TTL      time.Duration     // > 0: the sub-environment expires (see GC) this long after Now
+	Now      time.Time         // default time.Now()
+	Out      string            // rendered output dir: manifests are read from <Out>/<Base>/**/deploy/**.yaml
 }
 
-// SubenvDir is the default output of a sub-environment.
-func SubenvDir(name string) string { return filepath.Join("output", "subenv", name) }
-
-// SubenvService is one service of a sub-environment.
-type SubenvService struct {
+// Service is one service of a sub-environment.
+type Service struct {
 	Name      string   `json:"name"`
 	Host      string   `json:"host"`      // the Kubernetes Service routed (VirtualService host)
 	Workloads []string `json:"workloads"` // kind/name of the copies
 }
 
-// SubenvReport says what subenv create wrote.
-type SubenvReport struct {
-	Name     string          `json:"name"`
-	Base     string          `json:"base"`
-	Header   string          `json:"header"`
-	Weight   int             `json:"weight,omitempty"`
-	Dest     string          `json:"dest"`
-	Services []SubenvService `json:"services"`
-	Files    []string        `json:"files"`
-	Warnings []string        `json:"warnings,omitempty"`
+// Report says what create or delete changed.
+type Report struct {
+	Name     string    `json:"name"`
+	Base     string    `json:"base,omitempty"`
+	Header   string    `json:"header,omitempty"`
+	Baggage  string    `json:"baggage,omitempty"`
+	Weight   int       `json:"weight,omitempty"`
+	Expires  string    `json:"expires,omitempty"`
+	Gateways []string  `json:"gateways,omitempty"`
+	Services []Service `json:"services,omitempty"`
+	Where    string    `json:"where"` // the directory, or the GitOps repo
+	Commit   string    `json:"commit,omitempty"`
+	Written  []string  `json:"written"` // files written, sorted, relative to Where
+	Deleted  []string  `json:"deleted"` // files deleted
+	Warnings []string  `json:"warnings,omitempty"`
 }
 
 var (
 	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	headerName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	gatewayRef = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	hostName   = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 )
 
 type manifest struct {
@@ -82,41 +97,96 @@ func (m manifest) str(path ...string) string {
 	return n.Value
 }
 
-// PlanSubenv reads the base region's rendered manifests and computes the sub-environment's files
-// (slash paths below Dest → content): copies of the services' workloads named <name>-<Name> and
-// labelled SubenvLabel: Name (metadata, pod template and selector), and per service an Istio
-// DestinationRule (subsets base and Name) and VirtualService (header → Name, the rest → base, plus
-// the weighted canary split when Weight > 0).
-func PlanSubenv(o SubenvOptions) (*SubenvReport, map[string][]byte, error) {
+// Plan is a sub-environment computed from the base region's manifests, before it meets the route
+// tables of a tree (Edit).
+type Plan struct {
+	o         Options
+	report    Report
+	workloads map[string][]*yaml.Node // slash path below <base>/<name>/ → workload copies
+	namespace map[string]string       // host → namespace of its workloads
+	match     []httpMatch
+	expires   string
+}
+
+func (o *Options) check() error {
 	if !dnsLabel.MatchString(o.Name) || o.Name == BaseSubset {
-		return nil, nil, cacerr.Usage("sub-environment name %q: use a DNS label (a-z, 0-9, -), not %q", o.Name, BaseSubset)
+		return cacerr.Usage("sub-environment name %q: use a DNS label (a-z, 0-9, -), not %q", o.Name, BaseSubset)
+	}
+	if !dnsLabel.MatchString(o.Base) {
+		return cacerr.Usage("base region %q: want a region name", o.Base)
 	}
 	if o.Header == "" {
 		o.Header = DefaultHeader
 	}
 	o.Header = strings.ToLower(o.Header)
 	if !headerName.MatchString(o.Header) {
-		return nil, nil, cacerr.Usage("--header %q is not an HTTP header name", o.Header)
+		return cacerr.Usage("--header %q is not an HTTP header name", o.Header)
+	}
+	if o.Baggage != "" && !baggageKey.MatchString(o.Baggage) {
+		return cacerr.Usage("--baggage %q is not a W3C baggage key (an HTTP token)", o.Baggage)
 	}
 	if o.Weight < 0 || o.Weight > 100 {
-		return nil, nil, cacerr.Usage("--weight %d: want a percentage 0..100", o.Weight)
+		return cacerr.Usage("--weight %d: want a percentage 0..100", o.Weight)
 	}
 	if len(o.Services) == 0 {
-		return nil, nil, cacerr.Usage("name the services of the sub-environment with --services a,b")
+		return cacerr.Usage("name the services of the sub-environment with --services a,b")
 	}
-	if o.Dest == "" {
-		o.Dest = SubenvDir(o.Name)
+	for _, g := range o.Gateways {
+		if !gatewayRef.MatchString(g) {
+			return cacerr.Usage("--gateway %q: want NAMESPACE/NAME of an Istio Gateway", g)
+		}
+	}
+	for _, h := range o.Hosts {
+		if !hostName.MatchString(h) {
+			return cacerr.Usage("--host %q is not a host name", h)
+		}
+	}
+	if len(o.Hosts) > 0 && len(o.Gateways) == 0 {
+		return cacerr.Usage("--host names an external host, reached through a gateway: add --gateway NAMESPACE/NAME")
+	}
+	for svc := range o.Images {
+		found := false
+		for _, s := range o.Services {
+			found = found || s == svc
+		}
+		if !found {
+			return cacerr.Usage("--image %s=...: %s is not among --services %s", svc, svc, strings.Join(o.Services, ","))
+		}
+	}
+	if o.TTL < 0 {
+		return cacerr.Usage("--ttl %s: want a positive duration", o.TTL)
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	return nil
+}
+
+// PlanSubenv reads the base region's rendered manifests and computes the sub-environment's
+// workloads: copies of the services' Deployments and StatefulSets named <name>-<Name>, labelled
+// SubenvLabel: Name (metadata, pod template and selector), with the images of Options.Images.
+func PlanSubenv(o Options) (*Plan, error) {
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	root := filepath.Join(o.Out, o.Base)
 	ms, err := readManifests(root)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rep := &SubenvReport{Name: o.Name, Base: o.Base, Header: o.Header, Weight: o.Weight, Dest: filepath.ToSlash(o.Dest), Files: []string{}}
-	copies := map[string][]*yaml.Node{}
+	p := &Plan{o: o, workloads: map[string][]*yaml.Node{}, namespace: map[string]string{}}
+	p.report = Report{Name: o.Name, Base: o.Base, Header: o.Header, Baggage: o.Baggage, Weight: o.Weight, Gateways: o.Gateways}
+	if o.TTL > 0 {
+		p.expires = o.Now.Add(o.TTL).UTC().Truncate(time.Second).Format(time.RFC3339)
+		p.report.Expires = p.expires
+	}
+	p.match = []httpMatch{{Headers: map[string]stringMatch{o.Header: {Exact: o.Name}}}}
+	if o.Baggage != "" {
+		p.match = append(p.match, httpMatch{Headers: map[string]stringMatch{BaggageHeader: {Regex: BaggageRegex(o.Baggage, o.Name)}}})
+	}
 	var missing []string
 	for _, svc := range o.Services {
-		s := SubenvService{Name: svc, Host: svc}
+		s := Service{Name: svc, Host: svc}
 		namespace := ""
 		hasHost := false
 		for _, m := range ms {
@@ -126,12 +196,17 @@ func PlanSubenv(o SubenvOptions) (*SubenvReport, map[string][]byte, error) {
 			switch m.str("kind") {
 			case "Deployment", "StatefulSet":
 				if m.str("spec", "template", "metadata", "labels", SubenvLabel) != BaseSubset {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s %s (%s) has no pod label %s: %s; the base subset routes only to pods with it",
+					p.report.Warnings = append(p.report.Warnings, fmt.Sprintf("%s %s (%s) has no pod label %s: %s; the base subset routes only to pods with it",
 						m.str("kind"), m.str("metadata", "name"), m.file, SubenvLabel, BaseSubset))
 				}
 				namespace = m.str("metadata", "namespace")
 				c := subenvCopy(m.doc, o.Name)
-				copies[m.file] = append(copies[m.file], c)
+				if ref, ok := o.Images[svc]; ok {
+					if err := setImage(c, svc, ref); err != nil {
+						return nil, cacerr.Usage("--image %s=%s: %s %s (%s): %w", svc, ref, m.str("kind"), m.str("metadata", "name"), m.file, err)
+					}
+				}
+				p.workloads[m.file] = append(p.workloads[m.file], c)
 				s.Workloads = append(s.Workloads, m.str("kind")+"/"+m.str("metadata", "name")+"-"+o.Name)
 			case "Service":
 				if !hasHost {
@@ -144,30 +219,45 @@ func PlanSubenv(o SubenvOptions) (*SubenvReport, map[string][]byte, error) {
 			continue
 		}
 		if !hasHost {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("no Kubernetes Service found for %s; routing assumes host %s", svc, svc))
+			p.report.Warnings = append(p.report.Warnings, fmt.Sprintf("no Kubernetes Service found for %s; routing assumes host %s", svc, svc))
 		}
-		rep.Services = append(rep.Services, s)
-		copies[path.Join("istio", svc+".yaml")] = istioObjects(s, namespace, o)
+		p.report.Services = append(p.report.Services, s)
+		p.namespace[s.Host] = namespace
 	}
 	if len(missing) > 0 {
-		return nil, nil, cacerr.Usage("services not found in %s: %s (no Deployment or StatefulSet named so or labelled app=<name> under deploy/)",
+		return nil, cacerr.Usage("services not found in %s: %s (no Deployment or StatefulSet named so or labelled app=<name> under deploy/)",
 			filepath.ToSlash(root), strings.Join(missing, ", "))
 	}
-	out := map[string][]byte{}
-	for _, f := range sortedKeys(copies) {
-		var b bytes.Buffer
-		enc := yaml.NewEncoder(&b)
-		enc.SetIndent(2)
-		for _, d := range copies[f] {
-			if err := enc.Encode(d); err != nil {
-				return nil, nil, cacerr.Usage("write %s: %w", f, err)
+	return p, nil
+}
+
+// setImage sets the image of the workload's container named svc, or of its only container.
+func setImage(w *yaml.Node, svc, ref string) error {
+	d := &doc{root: *w}
+	cs := d.get("spec.template.spec.containers")
+	if cs == nil || cs.Kind != yaml.SequenceNode || len(cs.Content) == 0 {
+		return errors.New("no containers in spec.template.spec.containers")
+	}
+	target := -1
+	var names []string
+	for i, c := range cs.Content {
+		n := field(c, "name")
+		if n != nil {
+			names = append(names, n.Value)
+			if n.Value == svc {
+				target = i
 			}
 		}
-		enc.Close()
-		out[f] = b.Bytes()
-		rep.Files = append(rep.Files, f)
 	}
-	return rep, out, nil
+	if target < 0 && len(cs.Content) == 1 {
+		target = 0
+	}
+	if target < 0 {
+		return fmt.Errorf("containers %s: none is named %s; which one should run the image?", strings.Join(names, ", "), svc)
+	}
+	c := &doc{root: yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{cs.Content[target]}}}
+	c.set("image", toNode(ref))
+	return nil
 }
 
 func readManifests(root string) ([]manifest, error) {
@@ -249,143 +339,3 @@ func deepCopy(n *yaml.Node) *yaml.Node {
 	}
 	return &c
 }
-
-// Istio objects, written with the fields of networking.istio.io/v1.
-type istioMeta struct {
-	Name      string            `yaml:"name"`
-	Namespace string            `yaml:"namespace,omitempty"`
-	Labels    map[string]string `yaml:"labels"`
-}
-
-type istioObject struct {
-	APIVersion string    `yaml:"apiVersion"`
-	Kind       string    `yaml:"kind"`
-	Metadata   istioMeta `yaml:"metadata"`
-	Spec       any       `yaml:"spec"`
-}
-
-type destinationRuleSpec struct {
-	Host    string   `yaml:"host"`
-	Subsets []subset `yaml:"subsets"`
-}
-
-type subset struct {
-	Name   string            `yaml:"name"`
-	Labels map[string]string `yaml:"labels"`
-}
-
-type virtualServiceSpec struct {
-	Hosts []string    `yaml:"hosts"`
-	HTTP  []httpRoute `yaml:"http"`
-}
-
-type httpRoute struct {
-	Name  string        `yaml:"name"`
-	Match []httpMatch   `yaml:"match,omitempty"`
-	Route []destination `yaml:"route"`
-}
-
-type httpMatch struct {
-	Headers map[string]map[string]string `yaml:"headers"`
-}
-
-type destination struct {
-	Destination struct {
-		Host   string `yaml:"host"`
-		Subset string `yaml:"subset"`
-	} `yaml:"destination"`
-	Weight int `yaml:"weight,omitempty"`
-}
-
-func dest(host, subset string, weight int) destination {
-	var d destination
-	d.Destination.Host, d.Destination.Subset, d.Weight = host, subset, weight
-	return d
-}
-
-func istioObjects(s SubenvService, namespace string, o SubenvOptions) []*yaml.Node {
-	meta := istioMeta{Name: s.Name + "-" + o.Name, Namespace: namespace, Labels: map[string]string{SubenvLabel: o.Name}}
-	dr := istioObject{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule", Metadata: meta,
-		Spec: destinationRuleSpec{Host: s.Host, Subsets: []subset{
-			{Name: BaseSubset, Labels: map[string]string{SubenvLabel: BaseSubset}},
-			{Name: o.Name, Labels: map[string]string{SubenvLabel: o.Name}},
-		}}}
-	rest := []destination{dest(s.Host, BaseSubset, 0)}
-	if o.Weight > 0 {
-		rest = []destination{dest(s.Host, BaseSubset, 100-o.Weight), dest(s.Host, o.Name, o.Weight)}
-	}
-	vs := istioObject{APIVersion: "networking.istio.io/v1", Kind: "VirtualService", Metadata: meta,
-		Spec: virtualServiceSpec{Hosts: []string{s.Host}, HTTP: []httpRoute{
-			{Name: "subenv-" + o.Name, Match: []httpMatch{{Headers: map[string]map[string]string{o.Header: {"exact": o.Name}}}},
-				Route: []destination{dest(s.Host, o.Name, 0)}},
-			{Name: BaseSubset, Route: rest},
-		}}}
-	return []*yaml.Node{toNode(dr), toNode(vs)}
-}
-
-// CreateSubenv generates the sub-environment into Dest, replacing what a previous run wrote there
-// (written aside, then renamed into place).
-func CreateSubenv(o SubenvOptions) (*SubenvReport, error) {
-	rep, files, err := PlanSubenv(o)
-	if err != nil {
-		return nil, err
-	}
-	dest := filepath.FromSlash(rep.Dest)
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return nil, cacerr.Usage("create %s: %w", rep.Dest, err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".subenv-*")
-	if err != nil {
-		return nil, cacerr.Usage("create %s: %w", rep.Dest, err)
-	}
-	defer os.RemoveAll(tmp)
-	for p, data := range files {
-		full := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return nil, cacerr.Usage("write %s: %w", p, err)
-		}
-		if err := os.WriteFile(full, data, 0o644); err != nil {
-			return nil, cacerr.Usage("write %s: %w", p, err)
-		}
-	}
-	if err := os.RemoveAll(dest); err != nil {
-		return nil, cacerr.Usage("replace %s: %w", rep.Dest, err)
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return nil, cacerr.Usage("write %s: %w", rep.Dest, err)
-	}
-	return rep, nil
-}
-
-// DeleteSubenv removes a generated sub-environment directory; one that does not exist is a usage error.
-func DeleteSubenv(dest string) error {
-	if _, err := os.Stat(filepath.Join(dest, "istio")); err != nil {
-		return cacerr.Usage("%s is not a generated sub-environment (no istio/ in it)", filepath.ToSlash(dest))
-	}
-	if err := os.RemoveAll(dest); err != nil {
-		return cacerr.Usage("delete %s: %w", filepath.ToSlash(dest), err)
-	}
-	return nil
-}
-
-// WriteText prints the report for people.
-func (r *SubenvReport) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "sub-environment %s over %s in %s: requests with %s: %s go to it", r.Name, r.Base, r.Dest, r.Header, r.Name)
-	if r.Weight > 0 {
-		fmt.Fprintf(w, ", and %d%% of the others", r.Weight)
-	}
-	fmt.Fprintln(w)
-	for _, s := range r.Services {
-		fmt.Fprintf(w, "  %s (host %s): %s\n", s.Name, s.Host, strings.Join(s.Workloads, ", "))
-	}
-	for _, f := range r.Files {
-		fmt.Fprintf(w, "  wrote %s\n", f)
-	}
-	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
-	return nil
-}
-
-// WriteJSON prints the report as indented JSON.
-func (r *SubenvReport) WriteJSON(w io.Writer) error { return writeJSON(w, r) }

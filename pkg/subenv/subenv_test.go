@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -108,111 +109,281 @@ func strictVS(t *testing.T, data []byte, vs *networking.VirtualService) {
 	}
 }
 
-func TestPlanSubenvIstio(t *testing.T) {
-	out := subenvOut(t)
-	rep, files, err := PlanSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user", "order"}, Header: "X-MSE-Tag", Weight: 10, Out: out})
+// create plans sub-environment o in the base manifests of out and applies it to the tree d.
+func create(t *testing.T, d Dir, o Options) *Report {
+	t.Helper()
+	p, err := PlanSubenv(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(rep.Files, " "); got != "deploy/app.yaml istio/order.yaml istio/user.yaml" {
-		t.Errorf("files %s", got)
+	ch, err := p.Edit(d, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(rep.Warnings) != 2 || !strings.Contains(rep.Warnings[0], "Deployment order (deploy/app.yaml) has no pod label cac.io/subenv: base") ||
-		!strings.Contains(rep.Warnings[1], "no Kubernetes Service found for order") {
-		t.Errorf("warnings %q", rep.Warnings)
+	if err := d.Apply(ch); err != nil {
+		t.Fatal(err)
 	}
-	copies := string(files["deploy/app.yaml"])
-	for _, s := range []string{"name: user-feat\n", "name: order-feat,", "matchLabels: {app: user, cac.io/subenv: feat}", "labels: {app: order, cac.io/subenv: feat}", "reg/user:1.2"} {
-		if !strings.Contains(copies, s) {
-			t.Errorf("copies lack %q:\n%s", s, copies)
-		}
+	r := p.Report()
+	r.Result(ch)
+	return r
+}
+
+func read(t *testing.T, d Dir, name string) []byte {
+	t.Helper()
+	data, err := d.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(copies, "kind: Service\n") {
-		t.Errorf("a Service was copied:\n%s", copies)
-	}
-	objs := docs(files["istio/user.yaml"])
+	return data
+}
+
+// routes decodes a route table strictly into Istio's types.
+func routes(t *testing.T, data []byte) (*networking.DestinationRule, *networking.VirtualService) {
+	t.Helper()
+	objs := docs(data)
 	if len(objs) != 2 {
-		t.Fatalf("istio/user.yaml has %d objects", len(objs))
+		t.Fatalf("%d objects in the route table, want a DestinationRule and a VirtualService:\n%s", len(objs), data)
 	}
 	var dr networking.DestinationRule
 	var vs networking.VirtualService
 	strictDR(t, objs[0], &dr)
 	strictVS(t, objs[1], &vs)
-	if dr.Kind != "DestinationRule" || dr.Namespace != "shop" || dr.Spec.Host != "user-svc" || len(dr.Spec.Subsets) != 2 ||
-		dr.Spec.Subsets[0].Labels["cac.io/subenv"] != "base" || dr.Spec.Subsets[1].Name != "feat" || dr.Spec.Subsets[1].Labels["cac.io/subenv"] != "feat" {
-		t.Errorf("DestinationRule %+v", &dr.Spec)
-	}
-	h := vs.Spec.Http
-	if vs.Kind != "VirtualService" || vs.Spec.Hosts[0] != "user-svc" || len(h) != 2 ||
-		h[0].Match[0].Headers["x-mse-tag"].GetExact() != "feat" || h[0].Route[0].Destination.Subset != "feat" ||
-		h[1].Match != nil || h[1].Route[0].Destination.Subset != "base" || h[1].Route[0].Weight != 90 ||
-		h[1].Route[1].Destination.Subset != "feat" || h[1].Route[1].Weight != 10 {
-		t.Errorf("VirtualService %+v", &vs.Spec)
-	}
-	// the check is strict: a field Istio does not know fails
-	bad := bytes.Replace(objs[1], []byte("  hosts:"), []byte("  hostz: [x]\n  hosts:"), 1)
-	var badVS networking.VirtualService
-	if err := strictIstio(bad, &badVS, &badVS.Spec); err == nil || !strings.Contains(err.Error(), "hostz") {
-		t.Errorf("an unknown spec field was accepted: %v", err)
-	}
-	badMeta := bytes.Replace(objs[1], []byte("  name: user-feat"), []byte("  name: user-feat\n  nme: x"), 1)
-	if err := strictIstio(badMeta, &badVS, &badVS.Spec); err == nil || !strings.Contains(err.Error(), "nme") {
-		t.Errorf("an unknown metadata field was accepted: %v", err)
-	}
+	return &dr, &vs
+}
 
-	// without --weight: one route to base for the rest
-	_, files, err = PlanSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Out: out})
+// podLabels returns the cac.io/subenv pod label of every workload in a file of copies, by name.
+func podLabels(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, d := range docs(data) {
+		var w struct {
+			Metadata struct{ Name string }
+			Spec     struct {
+				Selector struct {
+					MatchLabels map[string]string `json:"matchLabels"`
+				}
+				Template struct {
+					Metadata struct{ Labels map[string]string }
+				}
+			}
+		}
+		if err := k8syaml.Unmarshal(d, &w); err != nil {
+			t.Fatal(err)
+		}
+		if w.Spec.Selector.MatchLabels[SubenvLabel] != w.Spec.Template.Metadata.Labels[SubenvLabel] {
+			t.Errorf("%s: selector %v does not select its pods %v", w.Metadata.Name, w.Spec.Selector.MatchLabels, w.Spec.Template.Metadata.Labels)
+		}
+		out[w.Metadata.Name] = w.Spec.Template.Metadata.Labels[SubenvLabel]
+	}
+	return out
+}
+
+func TestThreeSubenvsShareOneRouteTable(t *testing.T) {
+	out := subenvOut(t)
+	d := Dir(t.TempDir())
+	// created out of name order: the route table sorts them
+	create(t, d, Options{Name: "canary", Base: "sg", Services: []string{"user"}, Weight: 10, Out: out})
+	create(t, d, Options{Name: "feat-b", Base: "sg", Services: []string{"user"}, Baggage: "cac-env", Out: out})
+	rep := create(t, d, Options{Name: "feat-a", Base: "sg", Services: []string{"user", "order"}, Header: "X-MSE-Tag", Out: out})
+	if got := strings.Join(rep.Written, " "); got != "sg/_routes/order.yaml sg/_routes/user-svc.yaml sg/feat-a/deploy/app.yaml sg/kustomization.yaml" {
+		t.Errorf("written %s", got)
+	}
+	if len(rep.Warnings) != 2 || !strings.Contains(rep.Warnings[0], "Deployment order (deploy/app.yaml) has no pod label cac.io/subenv: base") ||
+		!strings.Contains(rep.Warnings[1], "no Kubernetes Service found for order") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+	files, err := d.Files("sg/_routes")
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs = networking.VirtualService{}
-	strictVS(t, docs(files["istio/user.yaml"])[1], &vs)
-	if r := vs.Spec.Http[1].Route; len(r) != 1 || r[0].Destination.Subset != "base" || r[0].Weight != 0 ||
-		vs.Spec.Http[0].Match[0].Headers["x-cac-env"].GetExact() != "feat" {
-		t.Errorf("routes %+v", vs.Spec.Http)
+	if got := strings.Join(files, " "); got != "sg/_routes/order.yaml sg/_routes/user-svc.yaml" {
+		t.Fatalf("route tables %s, want one per host", got)
+	}
+	dr, vs := routes(t, read(t, d, "sg/_routes/user-svc.yaml"))
+	if vs.Name != "user-svc-subenv" || vs.Namespace != "shop" || dr.Name != vs.Name || len(vs.Spec.Hosts) != 1 || vs.Spec.Hosts[0] != "user-svc" || len(vs.Spec.Gateways) != 0 {
+		t.Errorf("VirtualService %s/%s hosts %v gateways %v", vs.Namespace, vs.Name, vs.Spec.Hosts, vs.Spec.Gateways)
+	}
+	// header routes sorted by name, then the catch-all with the canary weight, last
+	var order []string
+	for _, r := range vs.Spec.Http {
+		order = append(order, r.Name)
+	}
+	if got := strings.Join(order, " "); got != "subenv-canary subenv-feat-a subenv-feat-b base" {
+		t.Fatalf("routes %s", got)
+	}
+	h := vs.Spec.Http
+	if h[0].Match[0].Headers["x-cac-env"].GetExact() != "canary" || h[0].Route[0].Destination.Subset != "canary" ||
+		h[1].Match[0].Headers["x-mse-tag"].GetExact() != "feat-a" || h[1].Route[0].Destination.Subset != "feat-a" ||
+		len(h[2].Match) != 2 || h[2].Match[0].Headers["x-cac-env"].GetExact() != "feat-b" ||
+		h[2].Match[1].Headers["baggage"].GetRegex() != BaggageRegex("cac-env", "feat-b") || h[2].Route[0].Destination.Subset != "feat-b" {
+		t.Errorf("header routes %+v", h[:3])
+	}
+	last := h[3]
+	if last.Match != nil || len(last.Route) != 2 || last.Route[0].Destination.Subset != "base" || last.Route[0].Weight != 90 ||
+		last.Route[1].Destination.Subset != "canary" || last.Route[1].Weight != 10 {
+		t.Errorf("base route %+v", last)
+	}
+	// every subset selects the pods of the workloads it names
+	subsets := map[string]string{}
+	for _, s := range dr.Spec.Subsets {
+		subsets[s.Name] = s.Labels[SubenvLabel]
+	}
+	if len(subsets) != 4 || subsets["base"] != "base" {
+		t.Errorf("subsets %v", subsets)
+	}
+	for _, name := range []string{"canary", "feat-a", "feat-b"} {
+		pods := podLabels(t, read(t, d, "sg/"+name+"/deploy/app.yaml"))
+		if pods["user-"+name] == "" || pods["user-"+name] != subsets[name] {
+			t.Errorf("subset %s selects %s: %q, the pods of user-%s carry %q", name, SubenvLabel, subsets[name], name, pods["user-"+name])
+		}
+	}
+	if _, vs := routes(t, read(t, d, "sg/_routes/order.yaml")); len(vs.Spec.Http) != 2 || vs.Spec.Http[0].Name != "subenv-feat-a" {
+		t.Errorf("order routes %+v", vs.Spec.Http)
+	}
+	if k := string(read(t, d, "sg/kustomization.yaml")); !strings.Contains(k, "- _routes/user-svc.yaml\n") || !strings.Contains(k, "- feat-b/deploy/app.yaml\n") {
+		t.Errorf("kustomization:\n%s", k)
+	}
+
+	// create again replaces feat-a's route in place: no longer on order, now a canary of user
+	create(t, d, Options{Name: "feat-a", Base: "sg", Services: []string{"user"}, Weight: 5, Out: out})
+	if _, err := d.ReadFile("sg/_routes/order.yaml"); err == nil {
+		t.Error("order's route table survived its last sub-environment")
+	}
+	_, vs = routes(t, read(t, d, "sg/_routes/user-svc.yaml"))
+	if r := vs.Spec.Http[3].Route; len(r) != 3 || r[0].Weight != 85 || r[1].Destination.Subset != "canary" || r[2].Destination.Subset != "feat-a" || r[2].Weight != 5 {
+		t.Errorf("base route after the update %+v", r)
+	}
+	// more than 100% of canaries is refused
+	p, err := PlanSubenv(Options{Name: "greedy", Base: "sg", Services: []string{"user"}, Weight: 90, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Edit(d, ""); err == nil || !strings.Contains(err.Error(), "more than 100%") || cacerr.ExitCode(err) != 2 {
+		t.Errorf("canaries over 100%%: %v", err)
+	}
+
+	// delete removes exactly one route and subset; the last one removes the objects
+	ch, err := DeleteEdit(d, "", "", "feat-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ch); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ch.Delete, " "); got != "sg/feat-b/deploy/app.yaml" {
+		t.Errorf("deleted %s", got)
+	}
+	dr, vs = routes(t, read(t, d, "sg/_routes/user-svc.yaml"))
+	if len(vs.Spec.Http) != 3 || vs.Spec.Http[1].Name != "subenv-feat-a" || len(dr.Spec.Subsets) != 3 {
+		t.Errorf("after delete: routes %+v subsets %+v", vs.Spec.Http, dr.Spec.Subsets)
+	}
+	for _, name := range []string{"canary", "feat-a"} {
+		ch, err := DeleteEdit(d, "", "sg", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Apply(ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left, _ := d.Files(""); len(left) != 0 {
+		t.Errorf("files left after the last delete: %v", left)
+	}
+	if _, err := DeleteEdit(d, "", "", "feat-a"); err == nil || !strings.Contains(err.Error(), "no sub-environment feat-a in any base region") {
+		t.Errorf("deleting twice: %v", err)
+	}
+}
+
+func TestGatewayImagesAndExpiry(t *testing.T) {
+	out := subenvOut(t)
+	d := Dir(t.TempDir())
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	create(t, d, Options{Name: "pr-1", Base: "sg", Services: []string{"user"}, Gateways: []string{"istio-system/public"},
+		Hosts: []string{"shop.example.com"}, Images: map[string]string{"user": "reg/user:pr-1"}, TTL: time.Hour, Now: now, Out: out})
+	create(t, d, Options{Name: "pr-2", Base: "sg", Services: []string{"user"}, TTL: 3 * time.Hour, Now: now, Out: out})
+	_, vs := routes(t, read(t, d, "sg/_routes/user-svc.yaml"))
+	if strings.Join(vs.Spec.Gateways, " ") != "istio-system/public mesh" || strings.Join(vs.Spec.Hosts, " ") != "user-svc shop.example.com" {
+		t.Errorf("gateways %v hosts %v", vs.Spec.Gateways, vs.Spec.Hosts)
+	}
+	if vs.Annotations["expires.subenv.cac.io/pr-1"] != "2026-11-30T13:00:00Z" || vs.Annotations["expires.subenv.cac.io/pr-2"] != "2026-11-30T15:00:00Z" {
+		t.Errorf("annotations %v", vs.Annotations)
+	}
+	if w := string(read(t, d, "sg/pr-1/deploy/app.yaml")); !strings.Contains(w, "image: 'reg/user:pr-1'") || strings.Contains(w, "reg/user:1.2") {
+		t.Errorf("the sub-environment runs the base image:\n%s", w)
+	}
+	l, err := List(d, "", now.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l) != 2 || l[0].Name != "pr-1" || !l[0].Expired || l[1].Expired || strings.Join(l[0].Services, ",") != "user-svc" ||
+		strings.Join(l[0].Routes[0].Match, ",") != "x-cac-env: pr-1" || l[0].Routes[0].Gateways[0] != "istio-system/public" {
+		t.Errorf("list %+v", l)
+	}
+	ch, gone, err := GCEdit(d, "", now.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ch); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(gone, ",") != "sg/pr-1" {
+		t.Errorf("gc removed %v", gone)
+	}
+	if l, _ := List(d, "", now); len(l) != 1 || l[0].Name != "pr-2" {
+		t.Errorf("after gc %+v", l)
+	}
+}
+
+func TestImageNeedsTheContainer(t *testing.T) {
+	out := subenvOut(t)
+	p := filepath.Join(out, "sg", "deploy", "app.yaml")
+	data, _ := os.ReadFile(p)
+	data = bytes.Replace(data, []byte("      - {name: app, image: reg/order:7}"), []byte("      - {name: app, image: reg/order:7}\n      - {name: proxy, image: envoy}"), 1)
+	os.WriteFile(p, data, 0o644)
+	_, err := PlanSubenv(Options{Name: "f", Base: "sg", Services: []string{"order"}, Images: map[string]string{"order": "reg/order:8"}, Out: out})
+	if err == nil || err.Error() != "--image order=reg/order:8: Deployment order (deploy/app.yaml): containers app, proxy: none is named order; which one should run the image?" {
+		t.Errorf("two containers, none named order: %v", err)
+	}
+	if _, err := PlanSubenv(Options{Name: "f", Base: "sg", Services: []string{"user"}, Images: map[string]string{"order": "x"}, Out: out}); err == nil ||
+		!strings.Contains(err.Error(), "order is not among --services user") {
+		t.Errorf("image of another service: %v", err)
 	}
 }
 
 func TestSubenvRefusals(t *testing.T) {
 	out := subenvOut(t)
 	for _, tc := range []struct {
-		o   SubenvOptions
+		o   Options
 		err string
 	}{
-		{SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user", "pay"}, Out: out}, "services not found in "},
-		{SubenvOptions{Name: "base", Base: "sg", Services: []string{"user"}, Out: out}, `sub-environment name "base"`},
-		{SubenvOptions{Name: "Feat_1", Base: "sg", Services: []string{"user"}, Out: out}, `sub-environment name "Feat_1"`},
-		{SubenvOptions{Name: "feat", Base: "eu", Services: []string{"user"}, Out: out}, "no rendered manifests of the base region"},
-		{SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Weight: 101, Out: out}, "--weight 101"},
-		{SubenvOptions{Name: "feat", Base: "sg", Out: out}, "--services"},
+		{Options{Name: "feat", Base: "sg", Services: []string{"user", "pay"}, Out: out}, "services not found in "},
+		{Options{Name: "base", Base: "sg", Services: []string{"user"}, Out: out}, `sub-environment name "base"`},
+		{Options{Name: "Feat_1", Base: "sg", Services: []string{"user"}, Out: out}, `sub-environment name "Feat_1"`},
+		{Options{Name: "feat", Base: "eu", Services: []string{"user"}, Out: out}, "no rendered manifests of the base region"},
+		{Options{Name: "feat", Base: "sg", Services: []string{"user"}, Weight: 101, Out: out}, "--weight 101"},
+		{Options{Name: "feat", Base: "sg", Out: out}, "--services"},
+		{Options{Name: "feat", Base: "sg", Services: []string{"user"}, Baggage: "a b", Out: out}, `--baggage "a b"`},
+		{Options{Name: "feat", Base: "sg", Services: []string{"user"}, Gateways: []string{"public"}, Out: out}, `--gateway "public"`},
+		{Options{Name: "feat", Base: "sg", Services: []string{"user"}, Hosts: []string{"a.example.com"}, Out: out}, "add --gateway"},
 	} {
-		if _, _, err := PlanSubenv(tc.o); err == nil || !strings.Contains(err.Error(), tc.err) || cacerr.ExitCode(err) != 2 {
+		if _, err := PlanSubenv(tc.o); err == nil || !strings.Contains(err.Error(), tc.err) || cacerr.ExitCode(err) != 2 {
 			t.Errorf("%+v: %v", tc.o, err)
 		}
 	}
 }
 
-func TestCreateDeleteSubenv(t *testing.T) {
+func TestRouteTableRefusesUnknownFields(t *testing.T) {
 	out := subenvOut(t)
-	dest := filepath.Join(t.TempDir(), "subenv", "feat")
-	if err := os.MkdirAll(filepath.Join(dest, "stale"), 0o755); err != nil {
+	d := Dir(t.TempDir())
+	create(t, d, Options{Name: "a", Base: "sg", Services: []string{"user"}, Out: out})
+	file := "sg/_routes/user-svc.yaml"
+	data := bytes.Replace(read(t, d, file), []byte("  http:\n"), []byte("  tcp: []\n  http:\n"), 1)
+	os.WriteFile(filepath.Join(string(d), file), data, 0o644)
+	p, err := PlanSubenv(Options{Name: "b", Base: "sg", Services: []string{"user"}, Out: out})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CreateSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Out: out, Dest: dest}); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"deploy/app.yaml", "istio/user.yaml"} {
-		if _, err := os.Stat(filepath.Join(dest, p)); err != nil {
-			t.Error(err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dest, "stale")); !os.IsNotExist(err) {
-		t.Errorf("a previous run's file survived: %v", err)
-	}
-	if err := DeleteSubenv(dest); err != nil {
-		t.Fatal(err)
-	}
-	if err := DeleteSubenv(dest); cacerr.ExitCode(err) != 2 {
-		t.Errorf("deleting twice: %v", err)
+	if _, err := p.Edit(d, ""); err == nil || !strings.Contains(err.Error(), "sg/_routes/user-svc.yaml: VirtualService") || !strings.Contains(err.Error(), "tcp") {
+		t.Errorf("a hand-edited field: %v", err)
 	}
 }
