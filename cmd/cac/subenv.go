@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/gitops"
@@ -35,8 +36,8 @@ type subenvTarget struct {
 
 func (t *subenvTarget) flags(cmd *cobra.Command, withApp bool) {
 	f := cmd.Flags()
-	f.StringVar(&t.dir, "dir", subenv.DefaultDir, "local mode: the `DIR` holding <base>/<name>/ and <base>/_routes/")
-	f.StringVar(&t.repo, "gitops-repo", "", "commit to this GitOps repo (https/file `URL` or path) under subenv/ instead of --dir")
+	f.StringVar(&t.dir, "subenv-dir", subenv.DefaultDir, "local mode: the `DIR` holding <base>/<name>/ and <base>/_routes/")
+	f.StringVar(&t.repo, "gitops-repo", "", "commit to this GitOps repo (https/file `URL` or path) under subenv/ instead of --subenv-dir")
 	f.StringVar(&t.branch, "gitops-branch", "", "branch of the GitOps repo (default: its default branch)")
 	if withApp {
 		f.StringVar(&t.regionsFile, "regions-file", "", "a _regions.yaml `FILE`: also write the Argo CD Application argocd/<base>/cac-subenv.yaml")
@@ -99,6 +100,8 @@ func newSubenvCreateCmd(c *common, e env) *cobra.Command {
 	o := subenv.Options{}
 	var t subenvTarget
 	var images []string
+	var configBranch string
+	var noBuild bool
 	cmd := &cobra.Command{
 		Use:   "create NAME --base REGION --services a,b",
 		Short: "Deploy services again under NAME, routed by header from the base region's route tables",
@@ -119,7 +122,7 @@ create warns about every base workload without it. Every service on the call pat
 header on its outgoing calls (OpenTelemetry propagates baggage without code changes), or requests
 fall back to base.
 
-Without --gitops-repo, files go to --dir (default output/subenv). With it, they are committed under
+Without --gitops-repo, files go to --subenv-dir (default output/subenv). With it, they are committed under
 subenv/ of the GitOps repo; a push rejected because another pipeline moved the branch is recomputed
 from the new tip, so concurrent creates all survive. --ttl records an expiry that cac subenv gc acts on.`,
 		Example: `  cac subenv create feat-x --base sg --services user,order --header x-mse-tag
@@ -142,6 +145,18 @@ from the new tip, so concurrent creates all survive. --ttl records an expiry tha
 					return cacerr.Usage("--image %q: want SERVICE=IMAGE", kv)
 				}
 				o.Images[svc] = ref
+			}
+			if !noBuild && c.configRepo != "" {
+				// the sub-environment's own config: the config branch named like it (or
+				// --config-branch) when it exists, else the base region's values on the default branch
+				dir, err := renderSubenv(cmd.Context(), c, e, o, configBranch)
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				o.Out = dir
+			} else if configBranch != "" {
+				return cacerr.Usage("--config-branch renders from the config repo: set --config-repo (and drop --no-build)")
 			}
 			p, err := subenv.PlanSubenv(o)
 			if err != nil {
@@ -167,9 +182,43 @@ from the new tip, so concurrent creates all survive. --ttl records an expiry tha
 	f.StringArrayVar(&o.Hosts, "host", nil, "external host `NAME` routed through --gateway (repeatable)")
 	f.StringArrayVar(&images, "image", nil, "`SERVICE=IMAGE`: the sub-environment's image of a service (repeatable)")
 	f.DurationVar(&o.TTL, "ttl", 0, "expire the sub-environment after `DURATION` (cac subenv gc deletes it)")
-	f.StringVar(&o.Out, "out", "output/cac", "cac build output `DIR` holding <out>/REGION/")
+	f.StringVar(&o.Out, "out", "output/cac", "with --no-build or without a config repo: cac build output `DIR` holding <out>/REGION/")
+	f.StringVar(&configBranch, "config-branch", "", "render the service from this config `BRANCH` (default: the branch named like the sub-environment, else the default branch)")
+	f.BoolVar(&noBuild, "no-build", false, "read the manifests of --out instead of rendering the service")
 	t.flags(cmd, true)
 	return cmd
+}
+
+// renderSubenv runs the build pipeline for the base region from the sub-environment's config branch
+// into a temporary directory, which it returns (the caller removes it).
+func renderSubenv(ctx context.Context, c *common, e env, o subenv.Options, branch string) (string, error) {
+	if branch == "" {
+		branch = o.Name
+	}
+	dir, err := os.MkdirTemp("", "cac-subenv-")
+	if err != nil {
+		return "", cacerr.Usage("render: %w", err)
+	}
+	v, err := loadValidator(ctx, c)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	res, err := build.Run(ctx, build.Options{CodeDir: c.dir, OutDir: dir, ConfigRepo: c.configRepo, USN: c.usn, Branch: branch,
+		Regions: []string{o.Base}, Validator: v, Getenv: e.getenv, Stderr: e.stderr, Tool: "cac " + toolVersion()})
+	if res != nil && len(res.Findings) > 0 {
+		if perr := printFindings(e, c.format, "cac subenv create", res.Findings); perr != nil {
+			os.RemoveAll(dir)
+			return "", perr
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	r := res.Report
+	fmt.Fprintf(e.stderr, "config %s @ %s (%s)\n", r.ConfigRepo, r.ConfigBranch, short(r.ConfigCommit))
+	return dir, nil
 }
 
 func newSubenvDeleteCmd(c *common, e env) *cobra.Command {

@@ -91,6 +91,11 @@ func planRegion(outDir, region, usn, manifestsDir string, secrets []SecretValue)
 			if secretPath != "" {
 				return cacerr.Usage("region %s: manifest %s contains the secret value of %s; manifests are committed as-is, so reference the Secret %s-secret (or an env var from it) instead of the value", region, rel, secretPath, usn)
 			}
+			if ext := path.Ext(rel); ext == ".yaml" || ext == ".yml" {
+				if data, err = labelBasePods(data); err != nil {
+					return cacerr.Usage("region %s: manifest %s: %w", region, rel, err)
+				}
+			}
 			p.files[rel] = data
 			switch path.Base(rel) {
 			case "kustomization.yaml", "kustomization.yml", "Kustomization":

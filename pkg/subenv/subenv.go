@@ -196,7 +196,7 @@ func PlanSubenv(o Options) (*Plan, error) {
 			switch m.str("kind") {
 			case "Deployment", "StatefulSet":
 				if m.str("spec", "template", "metadata", "labels", SubenvLabel) != BaseSubset {
-					p.report.Warnings = append(p.report.Warnings, fmt.Sprintf("%s %s (%s) has no pod label %s: %s; the base subset routes only to pods with it",
+					p.report.Warnings = append(p.report.Warnings, fmt.Sprintf("%s %s (%s) has no pod label %s: %s; the base subset routes only to pods with it (cac publish adds it to the pod templates it publishes)",
 						m.str("kind"), m.str("metadata", "name"), m.file, SubenvLabel, BaseSubset))
 				}
 				namespace = m.str("metadata", "namespace")
