@@ -78,7 +78,7 @@ func (o *overlay) Files(dir string) ([]string, error) {
 		}
 	}
 	for f := range o.c.Write {
-		if strings.HasPrefix(f, dir+"/") {
+		if dir == "" || strings.HasPrefix(f, dir+"/") {
 			set[f] = true
 		}
 	}
