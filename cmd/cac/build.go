@@ -12,6 +12,7 @@ import (
 	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/report"
 )
 
@@ -49,10 +50,11 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				USN:        c.usn,
 				Branch:     c.branch,
 				Regions:    c.regions,
-				Fetch:      configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries), Timeout: timeoutOption(timeout)},
-				Getenv:     e.getenv,
-				Stderr:     e.stderr,
-				Tool:       "cac " + toolVersion(),
+				Fetch: configrepo.Options{Cache: cache, OfflineFallback: offline, Retries: retriesOption(retries), Timeout: timeoutOption(timeout),
+					Budget: budgetOption(c.fetchBudget)},
+				Getenv: e.getenv,
+				Stderr: e.stderr,
+				Tool:   "cac " + toolVersion(),
 			}
 			if err := checkFormat(c.format); err != nil {
 				return err
@@ -86,7 +88,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
 	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
 	f.IntVar(&retries, "retries", 3, "retries of a failed fetch (connection errors, 5xx), with exponential backoff from 0.5s")
-	f.DurationVar(&timeout, "fetch-timeout", 2*time.Minute, "give up one attempt to fetch the config repo after `DURATION` (then retry); 0 = no limit")
+	f.DurationVar(&timeout, "fetch-timeout", gitremote.DefaultTimeout, "give up one attempt to fetch the config repo after `DURATION` (then retry, within --fetch-budget); 0 = no limit")
 	return cmd
 }
 
@@ -113,6 +115,9 @@ func timeoutOption(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// budgetOption maps the --fetch-budget flag (0 = no limit) to gitremote's convention (0 = default).
+func budgetOption(d time.Duration) time.Duration { return timeoutOption(d) }
 
 // retriesOption maps the --retries flag (0 = no retry) to configrepo's convention (0 = default).
 func retriesOption(n int) int {

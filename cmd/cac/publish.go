@@ -7,9 +7,9 @@ import (
 
 	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/obs"
 )
 
@@ -79,7 +79,8 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 				return err
 			}
 			o.USN, o.OutDir, o.Regions = c.usn, (build.Options{CodeDir: c.dir, OutDir: out}).OutPath(), res.Report.Regions
-			o.Token = firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, configrepo.TokenVars...)...)
+			o.Token = firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...)...)
+			o.Getenv = e.getenv
 			o.Stderr = e.stderr
 			if o.PipelineURL == "" {
 				o.PipelineURL = obs.PipelineURL(e.getenv)
@@ -109,13 +110,13 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 				fmt.Fprint(e.stdout, pub.Diff)
 				fmt.Fprintf(e.stderr, "dry run: %s would change in %s\n", count(len(pub.Changes), "file"), o.RepoURL)
 			case pub.UpToDate:
-				fmt.Fprintf(e.stderr, "up to date: %s in %s already matches the rendered output\n", serviceName(c.usn), configrepo.Redact(o.RepoURL))
+				fmt.Fprintf(e.stderr, "up to date: %s in %s already matches the rendered output\n", serviceName(c.usn), gitremote.Redact(o.RepoURL))
 			default:
 				for _, ch := range pub.Changes {
 					fmt.Fprintf(e.stdout, "%-6s %s\n", ch.Op, ch.Path)
 				}
 				fmt.Fprintf(e.stderr, "published %s to %s branch %s: commit %s (%s)\n", count(len(pub.Changes), "file"),
-					configrepo.Redact(o.RepoURL), pub.Branch, short(pub.Commit), count(pub.Attempts, "push attempt"))
+					gitremote.Redact(o.RepoURL), pub.Branch, short(pub.Commit), count(pub.Attempts, "push attempt"))
 				if pub.PRURL != "" {
 					fmt.Fprintf(e.stderr, "opened %s\n", pub.PRURL)
 				}

@@ -20,7 +20,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/obs"
+	"github.com/cacproj/cac/pkg/stdsource"
 )
 
 // version is set at release time with -ldflags "-X main.version=v1.2.3".
@@ -151,6 +153,10 @@ type common struct {
 	registry   string
 	format     string
 	logFormat  string
+	// fetchBudget bounds each remote read (config repo, standard, registry), all attempts together.
+	fetchBudget time.Duration
+	// sources says how --standard and --registry are read; set before a command runs.
+	sources stdsource.Options
 }
 
 func newRoot(e env) *cobra.Command {
@@ -181,6 +187,8 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 			if err := applySettings(cmd, c.dir, e.getenv); err != nil {
 				return err
 			}
+			c.sources = stdsource.Options{CacheDir: standardCache(), Policy: gitremote.Policy{Budget: budgetOption(c.fetchBudget)},
+				Getenv: e.getenv, Stderr: e.stderr}
 			if lw, ok := e.stderr.(*obs.LogWriter); ok {
 				if err := lw.SetFormat(c.logFormat, "command", strings.TrimPrefix(cmd.CommandPath(), "cac ")); err != nil {
 					return cacerr.Usage("--log-format: %w", err)
@@ -204,6 +212,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 	pf.StringVar(&c.registry, "registry", "", "known service names: a YAML/JSON list `FILE` or URL")
 	pf.StringVar(&c.format, "format", "text", "how findings are printed: text, json, junit, github, gitlab, sarif")
 	pf.StringVar(&c.logFormat, "log-format", "text", "progress lines on stderr: text, or json (one object per line)")
+	pf.DurationVar(&c.fetchBudget, "fetch-budget", gitremote.DefaultBudget, "give up reading a remote repository, standard or registry after `DURATION` in all, retries included; 0 = no limit")
 	pf.String("metrics-file", "", "at exit, also on failure, write Prometheus metrics of the run to `FILE`")
 	pf.String("metrics-push", "", "at exit, also on failure, PUT the same metrics to the Prometheus Pushgateway at `URL`")
 	pf.String("notify-url", "", "when the run fails or is degraded, POST a JSON notice to `URL` (signed with CAC_NOTIFY_SECRET when set)")
@@ -218,6 +227,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newPublishCmd(c, e),
 		newServeCmd(c, e),
 		newEnvCmd(c, e), newRegionCmd(c, e), newSubenvCmd(c, e),
+		newSecretCmd(e),
 	)
 	return root
 }

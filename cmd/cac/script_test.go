@@ -178,12 +178,13 @@ func cmdGitServer(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("GITHOST", strings.TrimPrefix(s.URL, "http://"))
 }
 
-// gitfault N [STATUS | delay DURATION | cut BYTES]: the next N requests to the git server fail with
-// STATUS (default 500), are answered only after DURATION, or are cut off after BYTES of response.
+// gitfault N [STATUS | delay DURATION | cut BYTES | truncate BYTES]: the next N requests to the git
+// server fail with STATUS (default 500), are answered only after DURATION, are cut off after BYTES
+// of response, or get a complete answer holding only the first BYTES of the body.
 func cmdGitFault(ts *testscript.TestScript, neg bool, args []string) {
 	s := ts.Value(serverKey{}).(*serverHolder).s
 	if neg || s == nil || len(args) < 1 || len(args) > 3 {
-		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES] (after gitserver)")
+		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES | truncate BYTES] (after gitserver)")
 	}
 	n, err := strconv.Atoi(args[0])
 	ts.Check(err)
@@ -197,8 +198,11 @@ func cmdGitFault(ts *testscript.TestScript, neg bool, args []string) {
 	case len(args) == 3 && args[1] == "cut":
 		f = gitserver.Fault{}
 		f.CutAfter, err = strconv.Atoi(args[2])
+	case len(args) == 3 && args[1] == "truncate":
+		f = gitserver.Fault{}
+		f.Truncate, err = strconv.Atoi(args[2])
 	case len(args) == 3:
-		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES]")
+		ts.Fatalf("usage: gitfault N [STATUS | delay DURATION | cut BYTES | truncate BYTES]")
 	}
 	ts.Check(err)
 	for i := 0; i < n; i++ {

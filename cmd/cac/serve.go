@@ -15,6 +15,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/review"
 	"github.com/cacproj/cac/pkg/serve"
 )
@@ -94,31 +95,36 @@ func newServeServer(ctx context.Context, root *cobra.Command, c *common, e env, 
 	if glToken != "" && e.getenv("GITLAB_TOKEN") == "" {
 		return nil, cacerr.Usage("CAC_GITLAB_WEBHOOK_TOKEN is set but GITLAB_TOKEN is not: the bot needs it to comment and clone")
 	}
-	std, err := openStandard(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	v, err := loadValidator(ctx, c)
-	if err != nil {
+	// Fail at start on a standard that does not load; each run reads it again (a conditional
+	// request, cheap when unchanged), so a changed standard applies without a restart.
+	if _, _, err := loadStandard(ctx, c); err != nil {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	r := &reviewRunner{root: root, c: *c, e: e, sf: sf, validator: v, secrets: std, log: log}
+	r := &reviewRunner{root: root, c: *c, e: e, sf: sf, log: log}
 	return serve.New(serve.Options{
 		Runner: r, GitHubSecret: []byte(ghSecret), GitLabToken: glToken,
 		MaxRuns: sf.maxRuns, RunTimeout: sf.runTimeout, Log: log,
 	})
 }
 
-// reviewRunner does one job: fetch the head (settings, tip), review.Run, review.Post.
+// reviewRunner does one job: fetch the head (settings, tip), read the standard, review.Run,
+// review.Post.
 type reviewRunner struct {
-	root      *cobra.Command
-	c         common
-	e         env
-	sf        serveFlags
-	validator build.Validator
-	secrets   review.SecretFinder
-	log       *slog.Logger
+	root *cobra.Command
+	c    common
+	e    env
+	sf   serveFlags
+	log  *slog.Logger
+}
+
+// loadStandard reads --standard and --registry: the validator and the secret finder of a run.
+func loadStandard(ctx context.Context, c *common) (build.Validator, review.SecretFinder, error) {
+	v, err := loadValidator(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, v.(stdValidator).std, nil
 }
 
 // getenv is the environment a job's git fetches see: the forge's token is the git token.
@@ -140,7 +146,11 @@ func (r *reviewRunner) getenv(job serve.Job) func(string) string {
 func (r *reviewRunner) Run(ctx context.Context, job serve.Job) error {
 	getenv := r.getenv(job)
 	// The head's files: its .cac.yaml, and whether the branch is still where the delivery says.
-	head, err := configrepo.Fetch(ctx, configrepo.Options{URL: job.CloneURL, Branch: job.HeadBranch, Getenv: getenv})
+	rem, err := gitremote.Open(gitremote.CodeRepo, job.CloneURL, gitremote.Options{Getenv: getenv, Policy: gitremote.Policy{Budget: budgetOption(r.c.fetchBudget)}})
+	if err != nil {
+		return err
+	}
+	head, err := rem.Checkout(ctx, gitremote.CheckoutOptions{Branch: job.HeadBranch})
 	if err != nil {
 		return fmt.Errorf("fetch the head: %w", err)
 	}
@@ -159,11 +169,16 @@ func (r *reviewRunner) Run(ctx context.Context, job serve.Job) error {
 	if err != nil {
 		return err
 	}
+	validator, secrets, err := loadStandard(ctx, &r.c)
+	if err != nil {
+		return fmt.Errorf("read the standard: %w", err)
+	}
 	// Base and head code come from the clone URLs at the two branches (as with --code-repo); the
 	// base from the base repository, for a pull request from a fork.
 	res, err := review.Run(ctx, review.Options{
 		CodeDir: head.Dir, CodeRepo: job.CloneURL, BaseCodeRepo: job.BaseCloneURL, ConfigRepo: configRepo, USN: usn, Base: job.BaseBranch, Head: job.HeadBranch,
-		Regions: r.c.regions, Validator: r.validator, Secrets: r.secrets, Getenv: getenv, Stderr: io.Discard,
+		Regions: r.c.regions, Validator: validator, Secrets: secrets, Getenv: getenv, Stderr: io.Discard,
+		Fetch: configrepo.Options{Budget: budgetOption(r.c.fetchBudget)},
 	})
 	switch {
 	case res != nil && len(res.Findings) > 0:

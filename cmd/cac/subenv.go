@@ -11,8 +11,8 @@ import (
 
 	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/subenv"
 )
 
@@ -59,8 +59,8 @@ func (t *subenvTarget) apply(ctx context.Context, e env, message string, edit fu
 		}
 		return ch, "", nil
 	}
-	g := subenv.GitOps{UpdateOptions: gitops.UpdateOptions{RepoURL: t.repo, Branch: t.branch, Message: message, Stderr: e.stderr,
-		Token: firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, configrepo.TokenVars...)...)}}
+	g := subenv.GitOps{UpdateOptions: gitops.UpdateOptions{RepoURL: t.repo, Branch: t.branch, Message: message, Stderr: e.stderr, Getenv: e.getenv,
+		Token: firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...)...)}}
 	if t.regionsFile != "" {
 		data, err := os.ReadFile(t.regionsFile)
 		if err != nil {
@@ -80,7 +80,7 @@ func (t *subenvTarget) apply(ctx context.Context, e env, message string, edit fu
 
 func (t *subenvTarget) where() string {
 	if t.repo != "" {
-		return configrepo.Redact(t.repo)
+		return gitremote.Redact(t.repo)
 	}
 	return t.dir
 }

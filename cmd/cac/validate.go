@@ -10,9 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cacproj/cac/pkg/build"
+	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/standard"
+	"github.com/cacproj/cac/pkg/stdsource"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -36,7 +38,7 @@ func standardCache() string {
 
 // openStandard loads --standard (default: the built-in rules/standard.yaml).
 func openStandard(ctx context.Context, c *common) (*standard.Standard, error) {
-	return standard.Open(ctx, c.standard, standard.FetchOptions{CacheDir: standardCache()})
+	return stdsource.Open(ctx, c.standard, c.sources)
 }
 
 // loadValidator returns the validator for --standard and --registry.
@@ -47,7 +49,7 @@ func loadValidator(ctx context.Context, c *common) (build.Validator, error) {
 	}
 	v := stdValidator{std: std}
 	if c.registry != "" {
-		if v.registry, err = standard.LoadRegistry(ctx, c.registry); err != nil {
+		if v.registry, err = stdsource.LoadRegistry(ctx, c.registry, c.sources); err != nil {
 			return nil, err
 		}
 	}
@@ -82,7 +84,7 @@ rule and what to do. A secret's value is never printed.`,
 			}
 			res, err := build.Run(cmd.Context(), build.Options{
 				CodeDir: c.dir, ConfigRepo: c.configRepo, USN: c.usn, Branch: c.branch, Regions: c.regions,
-				Validator: v, Getenv: e.getenv, Stderr: e.stderr, ValidateOnly: true,
+				Validator: v, Getenv: e.getenv, Stderr: e.stderr, ValidateOnly: true, Fetch: configrepo.Options{Budget: budgetOption(c.fetchBudget)},
 				ConfigChecks: []build.ConfigCheck{envs.TodoFindings},
 			})
 			recordBuild(e, res)

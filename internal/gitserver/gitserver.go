@@ -1,6 +1,6 @@
 // Package gitserver serves bare git repositories over smart HTTP with the real `git http-backend`
 // behind net/http/cgi on loopback. Tests use it for fetch and push, with optional token auth and
-// injected faults (errors, delay, connections cut mid-pack).
+// injected faults (errors, delay, connections cut mid-pack, answers truncated mid-stream).
 package gitserver
 
 import (
@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,10 @@ type Fault struct {
 	Status   int           // answer this HTTP status instead of serving (e.g. 500)
 	Delay    time.Duration // sleep before serving
 	CutAfter int           // serve, but close the connection after this many response bytes
+	// Truncate answers with only the first Truncate bytes of the real body, as a complete response
+	// (Content-Length set to match): the git protocol stream stops mid-way with no transport error,
+	// as from a proxy that cuts a non-chunked response. Aimed at the ref advertisement (info/refs).
+	Truncate int
 }
 
 // Server is a running git smart-HTTP server.
@@ -122,6 +127,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			"GIT_HTTP_EXPORT_ALL=1",
 			"REMOTE_USER=cac-test", // enables receive-pack (push)
 		},
+	}
+	if faulty && f.Truncate > 0 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		body = body[:min(f.Truncate, len(body))]
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+		return
 	}
 	if faulty && f.CutAfter > 0 {
 		w = &cutWriter{ResponseWriter: w, left: f.CutAfter}

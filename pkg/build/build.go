@@ -33,6 +33,7 @@ import (
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	ReadConfigFiles []string
 	// ValidateOnly stops after validation: `cac validate`. Nothing is rendered or written.
 	ValidateOnly bool
+	// KeepEncrypted reads SOPS-encrypted region files as ciphertext when no age identity is
+	// available, instead of failing (cac diff in a pipeline that holds no key).
+	KeepEncrypted bool
 }
 
 // Result is what a build produced; Report is also written as <out>/cac-report.json.
@@ -255,7 +259,12 @@ func load(st *state) error {
 		return cacerr.Usage("config repo: %w", err)
 	}
 	defer root.Close()
-	fsys := root.FS()
+	// SOPS-encrypted region files are decrypted in memory, with the identities sops would use.
+	keys, err := sops.KeysFromEnv(st.opt.Getenv)
+	if err != nil {
+		return cacerr.Usage("age identity: %w", err)
+	}
+	fsys := sops.NewFS(root.FS(), keys, st.opt.KeepEncrypted)
 	all, err := values.Regions(fsys, st.opt.USN)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)

@@ -193,7 +193,7 @@ func TestFetchAuthFailures(t *testing.T) {
 	}{
 		{"wrong token in env", fx.url, env("CAC_GIT_TOKEN", wrong, "GITHUB_TOKEN", token), "check the token in CAC_GIT_TOKEN"},
 		{"wrong CI job token", fx.url, env("CI_JOB_TOKEN", wrong), "check the token in CI_JOB_TOKEN"},
-		{"no token", fx.url, env(), "set one of CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN"},
+		{"no token", fx.url, env(), "set one of CAC_GIT_TOKEN, GITHUB_TOKEN, GITLAB_TOKEN, CI_JOB_TOKEN"},
 		{"wrong token in URL", tokenURL, env(), "check the credentials in the config repo URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,7 +234,7 @@ func TestFetchAuthFailures(t *testing.T) {
 func TestFetchRepositoryNotFound(t *testing.T) {
 	fx := newFixture(t, gitserver.Options{})
 	err, _ := fetchErr(t, context.Background(), Options{URL: fx.srv.RepoURL("nope.git"), Branch: "main"})
-	want := fmt.Sprintf("fetch config repo %s (branch main): repository not found: check the URL, and that the token (set one of CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN) can read it", fx.srv.RepoURL("nope.git"))
+	want := fmt.Sprintf("fetch config repo %s (branch main): repository not found: check the URL, and that the token (set one of CAC_GIT_TOKEN, GITHUB_TOKEN, GITLAB_TOKEN, CI_JOB_TOKEN) can read it", fx.srv.RepoURL("nope.git"))
 	if err.Error() != want || cacerr.ExitCode(err) != 3 {
 		t.Errorf("error = %q (exit %d)\nwant    %q", err, cacerr.ExitCode(err), want)
 	}

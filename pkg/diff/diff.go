@@ -71,6 +71,9 @@ type Secret struct {
 	Path       string
 	Region     string
 	Base, Head string
+	// NotCompared: the values are ciphertext (no key to decrypt them); both sides read
+	// "<secret PATH: encrypted, not compared>".
+	NotCompared bool
 }
 
 // Options tune Compute.
@@ -217,7 +220,11 @@ func maskers(secrets []Secret, region string) (base, head func(string) string) {
 	for _, s := range secrets {
 		tok := "<secret " + s.Path + ">"
 		headTok := tok
-		if s.Base != s.Head {
+		switch {
+		case s.NotCompared:
+			tok = "<secret " + s.Path + ": encrypted, not compared>"
+			headTok = tok
+		case s.Base != s.Head:
 			headTok = "<secret " + s.Path + ": changed>"
 		}
 		own := s.Region != "" && s.Region == region

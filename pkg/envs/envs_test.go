@@ -44,7 +44,7 @@ func workTree(t *testing.T, files map[string]string) (string, string) {
 
 func builtin(t *testing.T) *standard.Standard {
 	t.Helper()
-	std, err := standard.Open(context.Background(), "", standard.FetchOptions{})
+	std, err := standard.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

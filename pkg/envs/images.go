@@ -8,13 +8,11 @@ import (
 	"path"
 	"strings"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // ReadImages reads what a GitOps repo (URL or path, default branch, shallow in-memory clone)
@@ -22,13 +20,17 @@ import (
 // initContainers of any manifest; a mapping with name and image), usn → container → image.
 // A region with nothing published is a usage error.
 func ReadImages(ctx context.Context, repoURL, region string, getenv func(string) string) (map[string]map[string]string, error) {
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{URL: repoURL, Depth: 1, SingleBranch: true, Auth: auth(repoURL, getenvOr(getenv))})
+	rem, err := gitremote.Open(gitremote.GitOpsRepo, repoURL, gitremote.Options{Getenv: getenv})
 	if err != nil {
-		return nil, cacerr.Remote(fmt.Errorf("clone GitOps repo %s: %w", configrepo.Redact(repoURL), err))
+		return nil, err
+	}
+	repo, err := rem.Clone(ctx, gitremote.CloneOptions{Depth: 1, NoCheckout: true})
+	if err != nil {
+		return nil, err
 	}
 	head, err := repo.Head()
 	if err != nil {
-		return nil, cacerr.Usage("GitOps repo %s: no commit: %w", configrepo.Redact(repoURL), err)
+		return nil, cacerr.Usage("GitOps repo %s: no commit: %w", rem, err)
 	}
 	c, err := repo.CommitObject(head.Hash())
 	if err != nil {
@@ -67,16 +69,9 @@ func ReadImages(ctx context.Context, repoURL, region string, getenv func(string)
 		return nil, cacerr.Usage("GitOps repo: %w", err)
 	}
 	if !found {
-		return nil, cacerr.Usage("the GitOps repo %s publishes nothing for region %s (no %s)", configrepo.Redact(repoURL), region, prefix)
+		return nil, cacerr.Usage("the GitOps repo %s publishes nothing for region %s (no %s)", rem, region, prefix)
 	}
 	return out, nil
-}
-
-func getenvOr(g func(string) string) func(string) string {
-	if g == nil {
-		return func(string) string { return "" }
-	}
-	return g
 }
 
 // containerImages calls fn for every container (a mapping with scalar name and image under a

@@ -2,9 +2,7 @@ package envs
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,10 +15,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // Source says where the config repo is: a local git work tree, or a URL cloned into a temporary
@@ -28,16 +25,16 @@ import (
 type Source struct {
 	Dir    string              // --config-dir: a local git work tree
 	URL    string              // --config-repo: https, ssh, git, file URL or a path, cloned with go-git
-	Getenv func(string) string // reads CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN for https; nil: os.Getenv
+	Getenv func(string) string // reads the credentials of gitremote.Open; nil: os.Getenv
 }
 
 // workspace is an open config repo work tree.
 type workspace struct {
 	dir    string
 	repo   *git.Repository
-	base   string // branch checked out when opened
-	url    string // "" for a local work tree
-	auth   transport.AuthMethod
+	base   string            // branch checked out when opened
+	url    string            // "" for a local work tree
+	rem    *gitremote.Remote // where to push; nil until a push to a local work tree's origin
 	tmp    string
 	getenv func(string) string
 }
@@ -61,11 +58,15 @@ func openWorkspace(ctx context.Context, src Source) (*workspace, error) {
 		if err != nil {
 			return nil, cacerr.Usage("clone config repo: %w", err)
 		}
-		w.tmp, w.dir, w.url, w.auth = tmp, tmp, src.URL, auth(src.URL, w.getenv)
-		repo, err := git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{URL: src.URL, Auth: w.auth, SingleBranch: true})
+		w.tmp, w.dir, w.url = tmp, tmp, src.URL
+		if w.rem, err = gitremote.Open(gitremote.ConfigRepo, src.URL, gitremote.Options{Getenv: w.getenv}); err != nil {
+			w.close()
+			return nil, err
+		}
+		repo, err := w.rem.Clone(ctx, gitremote.CloneOptions{Dir: tmp})
 		if err != nil {
 			w.close()
-			return nil, cacerr.Remote(fmt.Errorf("clone config repo %s: %w", configrepo.Redact(src.URL), err))
+			return nil, err
 		}
 		w.repo = repo
 	default:
@@ -78,18 +79,6 @@ func openWorkspace(ctx context.Context, src Source) (*workspace, error) {
 	}
 	w.base = head.Name().Short()
 	return w, nil
-}
-
-// auth picks https credentials the way configrepo does: the URL's own user info, else a token variable.
-func auth(raw string, getenv func(string) string) transport.AuthMethod {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
-		return nil
-	}
-	if a, _ := configrepo.TokenAuth(getenv); a != nil {
-		return a
-	}
-	return nil
 }
 
 func (w *workspace) close() {
@@ -139,21 +128,20 @@ func (w *workspace) commit(branch, msg string, files map[string][]byte, force bo
 
 // push sends branch to origin (forced when force: the branch is cac's own).
 func (w *workspace) push(ctx context.Context, branch string, force bool) error {
-	a := w.auth
-	if a == nil {
-		if rem, err := w.repo.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
-			a = auth(rem.Config().URLs[0], w.getenv)
+	if w.rem == nil {
+		rem, err := w.repo.Remote("origin")
+		if err != nil || len(rem.Config().URLs) == 0 {
+			return cacerr.Usage("push %s: the config dir has no origin remote", branch)
+		}
+		if w.rem, err = gitremote.Open(gitremote.ConfigRepo, rem.Config().URLs[0], gitremote.Options{Getenv: w.getenv}); err != nil {
+			return err
 		}
 	}
 	spec := config.RefSpec(fmt.Sprintf("refs/heads/%s:refs/heads/%s", branch, branch))
 	if force {
 		spec = "+" + spec
 	}
-	err := w.repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: a})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return cacerr.Remote(fmt.Errorf("push %s: %w", branch, err))
-	}
-	return nil
+	return w.rem.Push(ctx, w.repo, gitremote.PushOptions{RefSpecs: []config.RefSpec{spec}})
 }
 
 // stage writes files into the work tree and the index with one index write (go-git's Add rewrites

@@ -8,7 +8,6 @@ package gitops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,17 +18,20 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 // Options configure Publish.
 type Options struct {
-	RepoURL string // GitOps repo (https, file or path)
-	Token   string // HTTP basic auth password, user x-access-token
-	Branch  string // default: the remote's default branch
+	RepoURL string // GitOps repo (https, ssh, file or path)
+	Token   string // https token; the user name is the forge's (see gitremote.Open)
+	// Getenv reads the CI's forge (CI_SERVER_HOST) and ssh keys for gitremote; nil: os.Getenv.
+	Getenv func(string) string
+	Branch string // default: the remote's default branch
 	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
 	PathTemplate string
 	USN          string
@@ -125,9 +127,13 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		}
 		plans = append(plans, p)
 	}
-	p := &publisher{o: o, info: info, plans: plans}
+	rem, err := gitremote.Open(gitremote.GitOpsRepo, o.RepoURL, gitremote.Options{Getenv: o.Getenv, Token: o.Token})
+	if err != nil {
+		return nil, err
+	}
+	p := &publisher{o: o, rem: rem, info: info, plans: plans}
 	var res *Result
-	attempts, err := retrier{label: "publish " + o.USN, repoURL: o.RepoURL, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
+	attempts, err := retrier{label: "publish " + o.USN, rem: rem, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
 		var err error
 		res, err = p.attempt(ctx)
 		return err
@@ -183,6 +189,7 @@ func (o *Options) appPath(region string) string {
 
 type publisher struct {
 	o     Options
+	rem   *gitremote.Remote
 	info  buildInfo
 	plans []*regionPlan
 }
@@ -191,7 +198,7 @@ type publisher struct {
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	c, err := cloneTip(ctx, o.RepoURL, o.Token, o.Branch)
+	c, err := cloneTip(ctx, p.rem, o.Branch)
 	if err != nil {
 		return nil, err
 	}
@@ -259,9 +266,12 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 			secretPath := dir + "/" + fileSecret
 			recips := o.AgeRecipients
 			if len(recips) == 0 && sopsConfig != nil {
-				var err error
-				if recips, err = sopsConfigRecipients(sopsConfig, secretPath); err != nil {
+				rule, err := sops.ConfigRule(sopsConfig, secretPath)
+				if err != nil {
 					return nil, cacerr.Usage("GitOps repo %w", err)
+				}
+				if rule != nil {
+					recips = rule.Recipients
 				}
 			}
 			if len(recips) == 0 {
@@ -295,7 +305,7 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 		}
 		if o.Argo.Regions != nil {
 			repoURL := o.RepoURL
-			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, redact(repoURL), branch)
+			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, gitremote.Redact(repoURL), branch)
 			if err != nil {
 				return nil, err
 			}
@@ -343,26 +353,6 @@ func orNone(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// retryable tells failures worth a fresh attempt (rejected push, transient network) from those that
-// will fail the same way again.
-func retryable(err error) bool {
-	if cacerr.Is(err, cacerr.KindUsage) || cacerr.Is(err, cacerr.KindFindings) || cacerr.Is(err, cacerr.KindRemote) {
-		return false
-	}
-	return !errors.Is(err, transport.ErrAuthenticationRequired) && !errors.Is(err, transport.ErrAuthorizationFailed) &&
-		!errors.Is(err, transport.ErrRepositoryNotFound) && !errors.Is(err, transport.ErrInvalidAuthMethod)
-}
-
-// redact drops credentials from a URL before it is printed or committed.
-func redact(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.Index(u[i+3:], "@"); j >= 0 && !strings.Contains(u[i+3:i+3+j], "/") {
-			return u[:i+3] + u[i+3+j+1:]
-		}
-	}
-	return u
 }
 
 func listDirs(dir string) ([]string, error) {

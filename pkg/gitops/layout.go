@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 // Files generated at the root of envs/<region>/<usn>/. Manifests keep their path under the manifests
@@ -282,7 +283,7 @@ func (s *secretPlan) secretFile(recipients []string, token string, old []byte) (
 	if err != nil {
 		return nil, err
 	}
-	return sopsEncrypt(doc, recipients, time.Now())
+	return sops.EncryptSecret(doc, recipients, time.Now())
 }
 
 func oldFingerprint(old []byte) string {

@@ -17,11 +17,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // Reader reads the tree of the tip an edit applies to.
@@ -40,7 +39,9 @@ type EditFunc func(tip Reader) (changes map[string][]byte, deletes []string, err
 // UpdateOptions say where Update commits.
 type UpdateOptions struct {
 	RepoURL string // GitOps repo (https, file or path)
-	Token   string // HTTP basic auth password, user x-access-token
+	Token   string // https token; the user name is the forge's (see gitremote.Open)
+	// Getenv reads the CI's forge (CI_SERVER_HOST) and ssh keys for gitremote; nil: os.Getenv.
+	Getenv  func(string) string
 	Branch  string // default: the remote's default branch
 	Message string // the commit message
 	Author  Signature
@@ -68,11 +69,15 @@ func Update(ctx context.Context, o UpdateOptions, edit EditFunc) (*UpdateResult,
 	if o.Author.Name == "" {
 		o.Author = Signature{Name: "cac", Email: "cac@localhost"}
 	}
-	r := retrier{label: "update", repoURL: o.RepoURL, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}
+	rem, err := gitremote.Open(gitremote.GitOpsRepo, o.RepoURL, gitremote.Options{Getenv: o.Getenv, Token: o.Token})
+	if err != nil {
+		return nil, err
+	}
+	r := retrier{label: "update", rem: rem, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}
 	var res *UpdateResult
 	attempts, err := r.run(ctx, func() error {
 		var err error
-		res, err = updateAttempt(ctx, o, edit)
+		res, err = updateAttempt(ctx, rem, o, edit)
 		return err
 	})
 	if err != nil {
@@ -82,8 +87,8 @@ func Update(ctx context.Context, o UpdateOptions, edit EditFunc) (*UpdateResult,
 	return res, nil
 }
 
-func updateAttempt(ctx context.Context, o UpdateOptions, edit EditFunc) (*UpdateResult, error) {
-	c, err := cloneTip(ctx, o.RepoURL, o.Token, o.Branch)
+func updateAttempt(ctx context.Context, rem *gitremote.Remote, o UpdateOptions, edit EditFunc) (*UpdateResult, error) {
+	c, err := cloneTip(ctx, rem, o.Branch)
 	if err != nil {
 		return nil, err
 	}
@@ -128,19 +133,12 @@ func updateAttempt(ctx context.Context, o UpdateOptions, edit EditFunc) (*Update
 
 // tipClone is a shallow in-memory clone of a branch's tip (tip nil: an empty repo).
 type tipClone struct {
-	repoURL, token string
-	st             *memory.Storage
-	repo           *git.Repository
-	branch         string
-	tip            *object.Commit
-	tree           *object.Tree
-}
-
-func (c *tipClone) auth() transport.AuthMethod {
-	if c.token == "" {
-		return nil
-	}
-	return &http.BasicAuth{Username: "x-access-token", Password: c.token}
+	rem    *gitremote.Remote
+	st     *memory.Storage
+	repo   *git.Repository
+	branch string
+	tip    *object.Commit
+	tree   *object.Tree
 }
 
 func (c *tipClone) baseHash() plumbing.Hash {
@@ -152,38 +150,35 @@ func (c *tipClone) baseHash() plumbing.Hash {
 
 // cloneTip clones the tip of branch ("" = the default branch); an empty repo gives a clone without
 // tip whose branch is branch or main.
-func cloneTip(ctx context.Context, repoURL, token, branch string) (*tipClone, error) {
-	c := &tipClone{repoURL: repoURL, token: token, st: memory.NewStorage(), branch: branch}
-	co := &git.CloneOptions{URL: repoURL, Auth: c.auth(), Depth: 1, SingleBranch: true, NoCheckout: true, Tags: git.NoTags}
+func cloneTip(ctx context.Context, rem *gitremote.Remote, branch string) (*tipClone, error) {
+	c := &tipClone{rem: rem, branch: branch}
+	co := gitremote.CloneOptions{Depth: 1, NoCheckout: true}
 	if branch != "" {
-		co.ReferenceName = plumbing.NewBranchReferenceName(branch)
+		co.Ref = plumbing.NewBranchReferenceName(branch)
 	}
-	repo, err := git.CloneContext(ctx, c.st, nil, co)
+	repo, err := rem.Clone(ctx, co)
 	switch {
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+	case errors.Is(err, gitremote.ErrEmptyRepository):
 		// A new GitOps repo: the first push creates the branch.
 		if c.branch == "" {
 			c.branch = "main"
 		}
-		c.st = memory.NewStorage() // the failed clone left its config behind
+		c.st = memory.NewStorage()
 		if c.repo, err = git.Init(c.st, nil); err != nil {
 			return nil, err
 		}
-		if _, err = c.repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{repoURL}}); err != nil {
+		if _, err = c.repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{rem.String()}}); err != nil {
 			return nil, err
 		}
 		return c, nil
 	case err != nil:
-		var noRef git.NoMatchingRefSpecError
-		if errors.As(err, &noRef) {
-			return nil, cacerr.Usage("GitOps repo %s has no branch %s", redact(repoURL), branch)
-		}
-		return nil, fmt.Errorf("clone %s: %w", redact(repoURL), err)
+		return nil, err
 	}
 	c.repo = repo
+	c.st = repo.Storer.(*memory.Storage) // a clone without a Dir is in memory
 	head, err := repo.Head()
 	if err != nil {
-		return nil, fmt.Errorf("clone %s: %w", redact(repoURL), err)
+		return nil, cacerr.Usage("GitOps repo %s: %w", rem, err)
 	}
 	c.branch = head.Name().Short()
 	if c.tip, err = repo.CommitObject(head.Hash()); err != nil {
@@ -216,28 +211,22 @@ func (c *tipClone) push(ctx context.Context, h plumbing.Hash, target string) err
 	if err := c.st.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
 		return err
 	}
-	po := &git.PushOptions{RemoteName: "origin", Auth: c.auth(), RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
+	po := gitremote.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
 	if c.tip != nil && target == c.branch {
-		// The server updates the branch only if it still points at the tip we built on. go-git looks up
-		// the remote-tracking ref even when given the hash; a bare clone has none, so set it.
-		po.ForceWithLease = &git.ForceWithLease{RefName: ref, Hash: c.tip.Hash}
-		if err := c.st.SetReference(plumbing.NewHashReference(plumbing.NewRemoteReferenceName("origin", c.branch), c.tip.Hash)); err != nil {
-			return err
-		}
+		// The server updates the branch only if it still points at the tip we built on.
+		po.Lease = &gitremote.Lease{Ref: ref, Hash: c.tip.Hash}
 	}
-	if err := c.repo.PushContext(ctx, po); err != nil {
-		return fmt.Errorf("push %s: %w", target, err)
-	}
-	return nil
+	return c.rem.Push(ctx, c.repo, po)
 }
 
 // retrier runs attempts until one succeeds, a failure is not worth retrying, or retries run out,
 // waiting a jittered, doubling backoff between them.
 type retrier struct {
-	label, repoURL string
-	retries        int
-	backoff        time.Duration
-	stderr         io.Writer
+	label   string
+	rem     *gitremote.Remote
+	retries int
+	backoff time.Duration
+	stderr  io.Writer
 }
 
 func (r retrier) run(ctx context.Context, attempt func() error) (int, error) {
@@ -259,15 +248,15 @@ func (r retrier) run(ctx context.Context, attempt func() error) (int, error) {
 		if ctx.Err() != nil {
 			return n, cacerr.Remote(fmt.Errorf("%s: %w", r.label, ctx.Err()))
 		}
-		if !retryable(err) {
+		if gitremote.ClassOf(err) != gitremote.Rejected {
 			var ce *cacerr.Error
 			if !errors.As(err, &ce) {
-				err = cacerr.Remote(fmt.Errorf("%s to %s: %w", r.label, redact(r.repoURL), err))
+				err = cacerr.Usage("%s to %s: %w", r.label, r.rem, err)
 			}
 			return n, err
 		}
 		if n > r.retries {
-			return n, cacerr.Remote(fmt.Errorf("%s to %s: gave up after %d attempts: %w", r.label, redact(r.repoURL), n, err))
+			return n, cacerr.Remote(fmt.Errorf("%s to %s: gave up after %d attempts: %w", r.label, r.rem, n, err))
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		fmt.Fprintf(r.stderr, "%s: attempt %d failed (%v); retrying in %s\n", r.label, n, err, wait.Round(time.Millisecond))
@@ -338,5 +327,5 @@ func (r treeReader) Files(dir string) ([]string, error) {
 // Application renders an Argo CD Application named <name>-<region> that syncs appPath of the GitOps
 // repo at branch into region's destination of _regions.yaml.
 func (o ArgoOptions) Application(name, region, appPath, repoURL, branch string) ([]byte, error) {
-	return o.applicationYAML(name, region, appPath, redact(repoURL), branch)
+	return o.applicationYAML(name, region, appPath, gitremote.Redact(repoURL), branch)
 }

@@ -196,7 +196,7 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	}
 	std := o.Standard
 	if std == nil {
-		if std, err = standard.Open(ctx, "", standard.FetchOptions{}); err != nil {
+		if std, err = standard.Default(); err != nil {
 			return nil, err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cacproj/cac/pkg/configrepo"
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // Label is one grouping label of a Pushgateway push: a Prometheus label name and its value.
@@ -59,12 +59,12 @@ func pathLabel(l Label) string {
 // Push PUTs metrics (text exposition format 0.0.4, as WriteMetrics writes them) to the Pushgateway
 // at base, replacing whatever the group job+labels held, so series of an earlier run do not linger.
 // Credentials in base's userinfo are sent as HTTP basic auth. Any answer but 2xx is an error.
-// Errors name the gateway with credentials removed (configrepo.Redact).
+// Errors name the gateway with credentials removed (gitremote.Redact).
 func Push(ctx context.Context, client *http.Client, base, job string, labels []Label, metrics []byte) error {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	where := configrepo.Redact(base)
+	where := gitremote.Redact(base)
 	target, err := PushURL(base, job, labels)
 	if err != nil {
 		return fmt.Errorf("push metrics to %s: %w", where, err)
@@ -83,7 +83,7 @@ func Push(ctx context.Context, client *http.Client, base, job string, labels []L
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the full URL
 		}
-		return configrepo.RedactError(fmt.Errorf("push metrics to %s: %w", where, err), base)
+		return gitremote.RedactError(fmt.Errorf("push metrics to %s: %w", where, err), base)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
@@ -95,7 +95,7 @@ func Push(ctx context.Context, client *http.Client, base, job string, labels []L
 			}
 			msg += ": " + s
 		}
-		return errors.New(configrepo.ScrubURL(msg, base))
+		return errors.New(gitremote.ScrubURL(msg, base))
 	}
 	return nil
 }

@@ -23,8 +23,10 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/diff"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -136,7 +138,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return res, err
 	}
 	res.Diff = diff.Compute(filter(baseTree, opt.Regions), filter(headTree, opt.Regions),
-		diff.Options{Context: opt.Context, Secrets: pairSecrets(baseSecrets, headSecrets)})
+		diff.Options{Context: opt.Context, Secrets: notCompared(pairSecrets(baseSecrets, headSecrets))})
 	return res, nil
 }
 
@@ -185,7 +187,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	res, err := build.Run(ctx, build.Options{
 		CodeDir: code, OutDir: filepath.Join(tmp, "out"), ConfigRepo: opt.ConfigRepo, USN: opt.USN,
 		Branch: branch, CodeCommit: commit, Validator: opt.Validator, Fetch: fo, Getenv: opt.Getenv,
-		Stderr: opt.Stderr,
+		Stderr: opt.Stderr, KeepEncrypted: true,
 	})
 	if res != nil && res.Report != nil {
 		r := res.Report
@@ -251,12 +253,16 @@ func checkoutTemplates(ctx context.Context, opt Options, rev, dir string) (strin
 	return commit, cleanup, os.Rename(filepath.Join(sub, filepath.FromSlash(prefix)), dir)
 }
 
+// fetchCode checks out the code repo at url at branch (its default branch when it lacks branch)
+// as dir; errors name the code repo.
 func fetchCode(ctx context.Context, opt Options, url, branch, dir string) (string, func(), error) {
-	fo := opt.Fetch
-	fo.URL, fo.Branch, fo.Getenv, fo.Stderr, fo.Cache = url, branch, opt.Getenv, opt.Stderr, ""
-	res, err := configrepo.Fetch(ctx, fo)
+	rem, err := gitremote.Open(gitremote.CodeRepo, url, gitremote.Options{Getenv: opt.Getenv, Policy: opt.Fetch.Policy()})
 	if err != nil {
-		return "", nil, fmt.Errorf("code repo: %w", err)
+		return "", nil, err
+	}
+	res, err := rem.Checkout(ctx, gitremote.CheckoutOptions{Branch: branch, Stderr: opt.Stderr})
+	if err != nil {
+		return "", nil, err
 	}
 	if err := os.Symlink(res.Dir, dir); err != nil {
 		res.Close()
@@ -362,4 +368,16 @@ func pairSecrets(base, head map[string]string) []diff.Secret {
 	}
 	slices.SortFunc(out, func(a, b diff.Secret) int { return strings.Compare(a.Path, b.Path) })
 	return out
+}
+
+// notCompared marks the secrets still encrypted on either side (the job holds no age identity, so
+// cac read the SOPS files as they are): their ciphertext changes with every encryption, so they
+// show as "encrypted, not compared" rather than as changed.
+func notCompared(secrets []diff.Secret) []diff.Secret {
+	for i, s := range secrets {
+		if sops.IsCiphertext(s.Base) || sops.IsCiphertext(s.Head) {
+			secrets[i].NotCompared = true
+		}
+	}
+	return secrets
 }

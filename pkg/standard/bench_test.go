@@ -50,7 +50,7 @@ func fleetValues(b *testing.B, services, regions int) []Input {
 // iteration is the whole fleet. cpu-ns/op is the process CPU time per fleet, a figure that holds
 // when the machine is shared (wall time then varies several times over).
 func BenchmarkValidateFleet(b *testing.B) {
-	s, err := Open(b.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		b.Fatal(err)
 	}

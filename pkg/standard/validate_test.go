@@ -218,7 +218,7 @@ func TestRegistryMissingWarnsOnce(t *testing.T) {
 }
 
 func TestLeafAndWalk(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestLeafAndWalk(t *testing.T) {
 }
 
 func TestDefaultStandardGolden(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestDefaultStandardGolden(t *testing.T) {
 }
 
 func TestJSONSchema(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestExprHelpers(t *testing.T) {
 
 // A Standard is shared by concurrent validations (cac validates regions in parallel).
 func TestValidateConcurrently(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestValidateConcurrently(t *testing.T) {
 // maxQps, maxLimit; microService writeTimeout, also per interface; env.group simOnline, env.inrouter)
 // validates clean against the default standard.
 func TestCaCTemplateRegion(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +447,7 @@ func TestCaCTemplateRegion(t *testing.T) {
 // TestImagePattern: deploy.image.<container> of the default standard takes real image references
 // (what Deployments in GitOps repos carry) and refuses malformed ones.
 func TestImagePattern(t *testing.T) {
-	s, err := Open(t.Context(), "", FetchOptions{})
+	s, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package configrepo
+package gitremote
 
 import (
 	"context"
@@ -28,22 +28,22 @@ func TestClassify(t *testing.T) {
 	refused := &url.Error{Op: "Get", URL: "https://host", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 	for _, tc := range []struct {
 		err  error
-		want class
+		want Class
 		desc string
 	}{
-		{httpErr(500), transient, "server answered 500"},
-		{httpErr(503), transient, "server answered 503"},
-		{httpErr(429), transient, "server answered 429"},
-		{httpErr(401), denied, "authentication failed"},
-		{httpErr(403), denied, "authentication failed"},
-		{httpErr(404), notFound, "repository not found"},
-		{httpErr(400), permanent, "server answered 400"},
-		{refused, transient, "connection refused"},
-		{fmt.Errorf("fetch: %w", syscall.ECONNRESET), transient, "connection reset"},
-		{plumbing.NewUnexpectedError(io.ErrUnexpectedEOF), transient, "connection cut mid-transfer"},
-		{&url.Error{Op: "Get", URL: "https://x", Err: &net.DNSError{Name: "x.example", IsNotFound: true}}, transient, "cannot resolve host x.example"},
-		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}, transient, "network unreachable"},
-		{transport.ErrEmptyRemoteRepository, permanent, "remote repository is empty"},
+		{httpErr(500), Transient, "server answered 500"},
+		{httpErr(503), Transient, "server answered 503"},
+		{httpErr(429), Transient, "server answered 429"},
+		{httpErr(401), Denied, "authentication failed"},
+		{httpErr(403), Denied, "authentication failed"},
+		{httpErr(404), NotFound, "repository not found"},
+		{httpErr(400), Permanent, "server answered 400"},
+		{refused, Transient, "connection refused"},
+		{fmt.Errorf("fetch: %w", syscall.ECONNRESET), Transient, "connection reset"},
+		{plumbing.NewUnexpectedError(io.ErrUnexpectedEOF), Transient, "connection cut mid-transfer"},
+		{&url.Error{Op: "Get", URL: "https://x", Err: &net.DNSError{Name: "x.example", IsNotFound: true}}, Transient, "cannot resolve host x.example"},
+		{&net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}, Transient, "network unreachable"},
+		{transport.ErrEmptyRemoteRepository, Permanent, "remote repository is empty"},
 	} {
 		c, desc := classify(tc.err)
 		if c != tc.want || desc != tc.desc {
@@ -54,7 +54,7 @@ func TestClassify(t *testing.T) {
 
 func TestRetry(t *testing.T) {
 	calls := 0
-	n, err := retry(context.Background(), 3, time.Microsecond, 0, func(context.Context) error {
+	n, err := retry(context.Background(), Policy{Retries: 3, Backoff: time.Microsecond}, func(context.Context) error {
 		calls++
 		if calls < 3 {
 			return syscall.ECONNRESET
@@ -64,12 +64,12 @@ func TestRetry(t *testing.T) {
 	if n != 3 || err != nil {
 		t.Errorf("retry = %d, %v; want 3 attempts and success", n, err)
 	}
-	n, err = retry(context.Background(), 3, time.Microsecond, 0, func(context.Context) error { return transport.ErrAuthenticationRequired })
+	n, err = retry(context.Background(), Policy{Retries: 3, Backoff: time.Microsecond}, func(context.Context) error { return transport.ErrAuthenticationRequired })
 	if n != 1 || !errors.Is(err, transport.ErrAuthenticationRequired) {
 		t.Errorf("auth failure: %d attempts, %v; want 1", n, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n, _ = retry(ctx, 3, time.Hour, 0, func(context.Context) error {
+	n, _ = retry(ctx, Policy{Retries: 3, Backoff: time.Hour}, func(context.Context) error {
 		cancel()
 		return syscall.ECONNRESET
 	})

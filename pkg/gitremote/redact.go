@@ -1,4 +1,4 @@
-package configrepo
+package gitremote
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package configrepo
+package gitremote
 
 import (
 	"io/fs"
@@ -14,6 +14,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 type entry struct {
 	mode    filemode.FileMode

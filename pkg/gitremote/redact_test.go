@@ -1,4 +1,4 @@
-package configrepo
+package gitremote
 
 import (
 	"crypto/ed25519"
@@ -16,6 +16,15 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
 )
+
+// env is a fake environment for Options.Getenv.
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
 
 func TestRedact(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -70,11 +79,16 @@ func TestRemoteHTTPAuth(t *testing.T) {
 		{"cac token first", "https://h/r.git", env("CAC_GIT_TOKEN", "c", "GITHUB_TOKEN", "g", "CI_JOB_TOKEN", "j"), "x-access-token", "c", "https://h/r.git"},
 		{"github token", "https://h/r.git", env("GITHUB_TOKEN", "g", "CI_JOB_TOKEN", "j"), "x-access-token", "g", "https://h/r.git"},
 		{"ci job token", "https://h/r.git", env("CI_JOB_TOKEN", "j"), "gitlab-ci-token", "j", "https://h/r.git"},
+		{"gitlab token", "https://h/r.git", env("GITLAB_TOKEN", "l", "CI_JOB_TOKEN", "j"), "oauth2", "l", "https://h/r.git"},
+		{"cac token on a gitlab host", "https://gitlab.example.com/g/r.git", env("CAC_GIT_TOKEN", "c"), "oauth2", "c", "https://gitlab.example.com/g/r.git"},
+		{"cac token on the CI's gitlab", "https://git.corp/g/r.git", env("CAC_GIT_TOKEN", "c", "CI_SERVER_HOST", "git.corp"), "oauth2", "c", "https://git.corp/g/r.git"},
+		{"gitlab host skips the github token", "https://gitlab.com/g/r.git", env("GITHUB_TOKEN", "g", "CI_JOB_TOKEN", "j"), "gitlab-ci-token", "j", "https://gitlab.com/g/r.git"},
+		{"github host skips gitlab tokens", "https://github.com/o/r.git", env("GITLAB_TOKEN", "l", "CI_JOB_TOKEN", "j"), "", "", "https://github.com/o/r.git"},
 		{"URL userinfo wins", "https://me:pw@h/r.git", env("GITHUB_TOKEN", "g"), "me", "pw", "https://h/r.git"},
 		{"query token kept for the transport", "https://h/r.git?private_token=q", env(), "", "", "https://h/r.git?private_token=q"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := newRemote(tc.url, tc.env)
+			r, err := Open(ConfigRepo, tc.url, Options{Getenv: tc.env})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +135,7 @@ func TestRemoteSSHAuth(t *testing.T) {
 		{"ssh://deploy@host:2222/org/config.git", "deploy", "ssh://host:2222/org/config.git"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
-			r, err := newRemote(tc.url, env("CAC_SSH_KEY", key, "GITHUB_TOKEN", "not-for-ssh"))
+			r, err := Open(ConfigRepo, tc.url, Options{Getenv: env("CAC_SSH_KEY", key, "GITHUB_TOKEN", "not-for-ssh")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,19 +154,19 @@ func TestRemoteSSHAuth(t *testing.T) {
 
 	t.Run("no key, no agent", func(t *testing.T) {
 		t.Setenv("SSH_AUTH_SOCK", "")
-		_, err := newRemote("git@github.com:org/config.git", env())
+		_, err := Open(ConfigRepo, "git@github.com:org/config.git", Options{Getenv: env()})
 		if cacerr.ExitCode(err) != 2 || !strings.Contains(err.Error(), "set CAC_SSH_KEY") {
 			t.Errorf("error = %v (exit %d)", err, cacerr.ExitCode(err))
 		}
 	})
 	t.Run("unreadable key", func(t *testing.T) {
-		_, err := newRemote("git@github.com:org/config.git", env("CAC_SSH_KEY", filepath.Join(t.TempDir(), "missing")))
+		_, err := Open(ConfigRepo, "git@github.com:org/config.git", Options{Getenv: env("CAC_SSH_KEY", filepath.Join(t.TempDir(), "missing"))})
 		if cacerr.ExitCode(err) != 2 || !strings.Contains(err.Error(), "CAC_SSH_KEY=") {
 			t.Errorf("error = %v (exit %d)", err, cacerr.ExitCode(err))
 		}
 	})
 	t.Run("unsupported protocol", func(t *testing.T) {
-		_, err := newRemote("ftp://u:pw@host/r.git", env())
+		_, err := Open(ConfigRepo, "ftp://u:pw@host/r.git", Options{Getenv: env()})
 		if cacerr.ExitCode(err) != 2 || strings.Contains(err.Error(), "pw") {
 			t.Errorf("error = %v (exit %d)", err, cacerr.ExitCode(err))
 		}

@@ -1,4 +1,4 @@
-package configrepo
+package gitremote
 
 import (
 	"crypto/sha256"
@@ -15,16 +15,16 @@ import (
 // The lock dies with the process, so a killed build never leaves the cache locked.
 func lockCache(cache, display string) (func(), error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return nil, cacerr.Usage("config repo cache: %w", err)
+		return nil, cacerr.Usage("cache: %w", err)
 	}
 	sum := sha256.Sum256([]byte(display))
 	f, err := os.OpenFile(filepath.Join(cache, hex.EncodeToString(sum[:8])+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, cacerr.Usage("config repo cache lock: %w", err)
+		return nil, cacerr.Usage("cache lock: %w", err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		f.Close()
-		return nil, cacerr.Usage("config repo cache lock: %w", err)
+		return nil, cacerr.Usage("cache lock: %w", err)
 	}
 	return func() {
 		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)

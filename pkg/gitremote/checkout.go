@@ -1,0 +1,314 @@
+package gitremote
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/cacproj/cac/pkg/cacerr"
+)
+
+// CheckoutOptions say which branch to check out and where to keep it.
+type CheckoutOptions struct {
+	// Branch is the branch asked for; when the remote lacks it (or it is empty) the remote's
+	// default branch is checked out, and Tree.Fallback says so.
+	Branch string
+	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> (repo.git, and the
+	// checked-out files in tree) and updates it incrementally on later checkouts. Without it the
+	// objects stay in memory and the files go to a temporary directory. A cached Tree's Dir is
+	// rewritten by the next checkout of the same URL into the same Cache; the cache is locked from
+	// the checkout until Tree.Close.
+	Cache string
+	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
+	OfflineFallback bool
+	// Stderr receives notices (branch fallback, offline use); nil discards them.
+	Stderr io.Writer
+	// Progress receives the server's progress messages (git sideband) when non-nil.
+	Progress io.Writer
+}
+
+// Tree is a checked-out branch of a remote.
+type Tree struct {
+	Dir       string // the files on disk (no .git inside)
+	URL       string // the address, redacted
+	Requested string // CheckoutOptions.Branch
+	Branch    string // the branch checked out
+	Fallback  bool   // Requested does not exist: Branch is the remote's default branch
+	Commit    string // hex commit checked out
+	Offline   bool   // the remote was unreachable: Dir is the cached clone as last fetched
+	Attempts  int    // attempts made by the last remote operation
+
+	cleanup string // temporary checkout removed by Close
+	unlock  func() // releases the cache lock, held until Close
+}
+
+// Close removes a temporary checkout and releases the cache lock. Cached checkouts stay.
+func (t *Tree) Close() error {
+	if t == nil {
+		return nil
+	}
+	if t.unlock != nil {
+		t.unlock()
+		t.unlock = nil
+	}
+	if t.cleanup == "" {
+		return nil
+	}
+	dir := t.cleanup
+	t.cleanup = ""
+	return os.RemoveAll(dir)
+}
+
+// Checkout fetches the tip of o.Branch, or of the remote's default branch when that branch does
+// not exist, with a shallow single-branch fetch (incremental into a cached clone), and writes its
+// files. All its remote operations share one Policy.Budget. Errors are cacerr-classified: remote
+// failures (after retries, or denied access, or a missing repository) are cacerr.KindRemote, a
+// local problem cacerr.KindUsage.
+func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error) {
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	f := &fetcher{o: o, rem: r, res: &Tree{URL: r.display, Requested: o.Branch}}
+	if o.Cache != "" {
+		// Concurrent builds on one runner share the cache: one at a time per cached repository.
+		var err error
+		if f.res.unlock, err = lockCache(o.Cache, r.display); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := budget(ctx, r.policy)
+	defer cancel()
+	if err := f.fetch(ctx); err != nil {
+		_ = f.res.Close()
+		return nil, err
+	}
+	return f.res, nil
+}
+
+type fetcher struct {
+	o           CheckoutOptions
+	rem         *Remote
+	res         *Tree
+	repo        *git.Repository
+	cacheDir    string // Cache/<key> when caching
+	fresh       bool   // repo was created by this checkout (not a cached clone from an earlier build)
+	incremental bool   // the last fetch had no depth limit (a cached clone updated in place)
+}
+
+func (f *fetcher) fetch(ctx context.Context) error {
+	if err := f.open(false); err != nil {
+		return err
+	}
+	branch, err := f.fetchBranch(ctx)
+	if err != nil {
+		if ClassOf(err) == Transient && f.o.OfflineFallback && !f.fresh && !canceled(ctx) {
+			if ok := f.useOffline(err); ok {
+				return nil
+			}
+		}
+		return err
+	}
+	if f.incremental && !f.complete(branch) {
+		// The branch was rewritten upstream and the incremental fetch assumed history a shallow
+		// clone does not have: start the cache afresh.
+		fmt.Fprintf(f.o.Stderr, "cac: cached clone of %s lacks objects after a history rewrite; cloning it again\n", f.rem)
+		if err := f.open(true); err != nil {
+			return err
+		}
+		if branch, err = f.fetchBranch(ctx); err != nil {
+			return err
+		}
+	}
+	return f.checkout(branch)
+}
+
+// canceled reports whether ctx ended for another reason than its budget.
+func canceled(ctx context.Context) bool {
+	var eb errBudget
+	return ctx.Err() != nil && !errors.As(context.Cause(ctx), &eb)
+}
+
+// complete reports whether every tree and blob of the fetched tip of branch is in the repository.
+func (f *fetcher) complete(branch string) bool {
+	ref, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
+	if err != nil {
+		return false
+	}
+	c, err := f.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return false
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return false
+	}
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
+		_, e, err := w.Next()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil || (e.Mode.IsFile() && f.repo.Storer.HasEncodedObject(e.Hash) != nil) {
+			return false
+		}
+	}
+}
+
+// open prepares the repository to fetch into: in memory without a cache, else the bare
+// repository Cache/<key>/repo.git (created on first use, started afresh when unreadable or when
+// restart is set).
+func (f *fetcher) open(restart bool) error {
+	f.fresh = true
+	var repo *git.Repository
+	var err error
+	if f.o.Cache == "" {
+		repo, err = git.Init(memory.NewStorage(), nil)
+	} else {
+		sum := sha256.Sum256([]byte(f.rem.display))
+		f.cacheDir = filepath.Join(f.o.Cache, hex.EncodeToString(sum[:8]))
+		gitDir := filepath.Join(f.cacheDir, "repo.git")
+		if repo, err := git.PlainOpen(gitDir); err == nil && !restart {
+			f.repo, f.fresh = repo, false
+			return nil
+		}
+		if err := os.RemoveAll(gitDir); err != nil {
+			return cacerr.Usage("%s cache: %w", f.rem.role, err)
+		}
+		repo, err = git.PlainInit(gitDir, true)
+	}
+	if err != nil {
+		return cacerr.Usage("%s clone: %w", f.rem.role, err)
+	}
+	// The remote keeps only the redacted address: credentials never reach disk.
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{f.rem.display}}); err != nil {
+		return cacerr.Usage("%s clone: %w", f.rem.role, err)
+	}
+	f.repo = repo
+	return nil
+}
+
+// fetchBranch fetches the requested branch, or the default branch when it does not exist, into
+// refs/remotes/origin/<branch> and returns the branch fetched.
+func (f *fetcher) fetchBranch(ctx context.Context) (string, error) {
+	if f.o.Branch != "" {
+		err := f.fetchOne(ctx, f.o.Branch)
+		if !IsNoBranch(err) {
+			return f.o.Branch, err
+		}
+	}
+	refs, n, err := f.rem.list(ctx)
+	f.res.Attempts = n
+	if err != nil {
+		return "", err
+	}
+	def, err := f.rem.defaultBranch(refs)
+	if err != nil {
+		return "", err
+	}
+	head := plumbing.NewSymbolicReference("refs/remotes/origin/HEAD", plumbing.ReferenceName("refs/remotes/origin/"+def))
+	if err := f.repo.Storer.SetReference(head); err != nil { // for offline use
+		return "", cacerr.Usage("%s clone: %w", f.rem.role, err)
+	}
+	if f.o.Branch != "" {
+		fmt.Fprintf(f.o.Stderr, "cac: %s %s has no branch %q; using its default branch %q\n", f.rem.role, f.rem, f.o.Branch, def)
+	}
+	f.res.Fallback = f.o.Branch != ""
+	return def, f.fetchOne(ctx, def)
+}
+
+// fetchOne fetches branch into refs/remotes/origin/<branch>. A new clone gets the tip commit only
+// (depth 1). A cached clone that already has the branch fetches without a depth limit: the server
+// then knows the old tip and sends only what changed since, where a depth-limited fetch would
+// send the whole tree again (go-git cannot ask for thin packs).
+func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
+	tracking := plumbing.ReferenceName("refs/remotes/origin/" + branch)
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
+	depth := 1
+	if _, err := f.repo.Reference(tracking, false); err == nil && !f.fresh {
+		depth = 0
+	}
+	f.incremental = depth == 0
+	n, err := retry(ctx, f.rem.policy, func(ctx context.Context) error {
+		err := f.repo.FetchContext(ctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RemoteURL:  f.rem.transport,
+			RefSpecs:   []config.RefSpec{spec},
+			Depth:      depth,
+			Auth:       f.rem.auth,
+			Progress:   f.o.Progress,
+			Tags:       git.NoTags,
+			Force:      true,
+		})
+		if errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
+	})
+	f.res.Attempts = n
+	if err == nil || IsNoBranch(err) {
+		return err
+	}
+	return f.rem.fail(ctx, err, "fetch", f.rem.what("fetch", plumbing.NewBranchReferenceName(branch)), n)
+}
+
+// checkout writes the files of the fetched tip of branch: to a new temporary directory (removed by
+// Tree.Close), or over Cache/<key>/tree, rewriting only what differs.
+func (f *fetcher) checkout(branch string) error {
+	ref, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
+	if err != nil {
+		return cacerr.Usage("%s %s: fetched branch %s is missing locally: %w", f.rem.role, f.rem, branch, err)
+	}
+	c, err := f.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return cacerr.Usage("%s %s: read commit %s: %w", f.rem.role, f.rem, ref.Hash(), err)
+	}
+	dir := filepath.Join(f.cacheDir, "tree")
+	if f.cacheDir == "" {
+		if dir, err = os.MkdirTemp("", "cac-checkout-"); err != nil {
+			return cacerr.Usage("%s checkout: %w", f.rem.role, err)
+		}
+		if f.res.cleanup != "" {
+			_ = os.RemoveAll(f.res.cleanup)
+		}
+		f.res.cleanup = dir
+	}
+	if err := syncFiles(f.repo.Storer, c, dir); err != nil {
+		return cacerr.Usage("%s %s: check out %s in %s: %w", f.rem.role, f.rem, branch, dir, err)
+	}
+	f.res.Dir, f.res.Branch, f.res.Commit = dir, branch, c.Hash.String()
+	return nil
+}
+
+// useOffline checks out the cached copy of the requested branch (or of the default branch, as last
+// seen) after the remote failed with cause; false when the cache has neither.
+func (f *fetcher) useOffline(cause error) bool {
+	f.res.Fallback = false
+	branch := f.o.Branch
+	if _, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true); branch == "" || err != nil {
+		head, err := f.repo.Reference("refs/remotes/origin/HEAD", false)
+		if err != nil || head.Type() != plumbing.SymbolicReference {
+			return false
+		}
+		branch = head.Target().String()[len("refs/remotes/origin/"):]
+		f.res.Fallback = f.o.Branch != ""
+	}
+	if err := f.checkout(branch); err != nil {
+		return false
+	}
+	f.res.Offline = true
+	fmt.Fprintf(f.o.Stderr, "cac: WARNING: %v\ncac: WARNING: using the cached clone of branch %q at commit %s; it may be out of date\n",
+		cause, branch, f.res.Commit)
+	return true
+}
