@@ -245,7 +245,7 @@ func newSubenvDeleteCmd(c *common, e env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&base, "base", "", "only in this base `REGION` (default: every one)")
-	t.flags(cmd, true)
+	t.flags(cmd, false)
 	return cmd
 }
 
@@ -307,6 +307,6 @@ func newSubenvGCCmd(c *common, e env) *cobra.Command {
 			return nil
 		},
 	}
-	t.flags(cmd, true)
+	t.flags(cmd, false)
 	return cmd
 }

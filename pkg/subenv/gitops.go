@@ -33,10 +33,8 @@ func (g GitOps) Commit(ctx context.Context, edit func(tip Reader, root string) (
 		if err != nil {
 			return nil, nil, err
 		}
-		if g.Argo.Regions != nil {
-			if c, err = g.applications(tip, c); err != nil {
-				return nil, nil, err
-			}
+		if c, err = g.applications(tip, c); err != nil {
+			return nil, nil, err
 		}
 		last = c
 		return c.Write, c.Delete, nil
@@ -47,7 +45,8 @@ func (g GitOps) Commit(ctx context.Context, edit func(tip Reader, root string) (
 	return res, last, nil
 }
 
-// applications adds or removes the Application of every base region the changes touch.
+// applications removes the Application of every base region left without sub-environments, and,
+// with Argo.Regions, writes it for those that have some.
 func (g GitOps) applications(tip Reader, c Changes) (Changes, error) {
 	t := newOverlay(tip)
 	for name, data := range c.Write {
@@ -66,6 +65,9 @@ func (g GitOps) applications(tip Reader, c Changes) (Changes, error) {
 		file := path.Join("argocd", base, appName+".yaml")
 		if _, err := t.ReadFile(path.Join(GitOpsRoot, base, kustomizationFile)); errors.Is(err, fs.ErrNotExist) {
 			t.remove(file)
+			continue
+		}
+		if g.Argo.Regions == nil {
 			continue
 		}
 		branch := g.Branch

@@ -150,7 +150,9 @@ func TestGitOpsGCAndDelete(t *testing.T) {
 	if files, _ := r.Files("subenv/sg/old"); len(files) != 0 {
 		t.Errorf("gc left %v", files)
 	}
-	// deleting every sub-environment removes the route tables, the kustomization and the Application
+	// deleting every sub-environment removes the route tables, the kustomization and the
+	// Application, also without the regions file
+	g.Argo = gitops.ArgoOptions{}
 	for _, name := range []string{"fresh", "kept"} {
 		if _, _, err := g.Commit(context.Background(), func(r Reader, root string) (Changes, error) { return DeleteEdit(r, root, "", name) }); err != nil {
 			t.Fatal(err)
