@@ -8,10 +8,8 @@ package gitops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"path"
 	"path/filepath"
 	"slices"
@@ -19,9 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
 
@@ -128,35 +123,17 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
-	backoff := o.Backoff
-	for attempt := 1; ; attempt++ {
-		res, err := p.attempt(ctx)
-		if err == nil {
-			res.Attempts = attempt
-			return res, nil
-		}
-		if ctx.Err() != nil {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
-		}
-		if gitremote.ClassOf(err) != gitremote.Rejected {
-			var ce *cacerr.Error
-			if !errors.As(err, &ce) {
-				err = cacerr.Usage("publish %s to %s: %w", o.USN, rem, err)
-			}
-			return nil, err
-		}
-		if attempt > o.Retries {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s to %s: gave up after %d attempts: %w", o.USN, rem, attempt, err))
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		fmt.Fprintf(o.Stderr, "publish %s: attempt %d failed (%v); retrying in %s\n", o.USN, attempt, err, wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 64*o.Backoff) // 500ms default: at most ~32s
+	var res *Result
+	attempts, err := retrier{label: "publish " + o.USN, rem: rem, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
+		var err error
+		res, err = p.attempt(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	res.Attempts = attempts
+	return res, nil
 }
 
 func (o *Options) defaults() error {
@@ -215,48 +192,11 @@ type publisher struct {
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	co := gitremote.CloneOptions{Depth: 1, NoCheckout: true}
-	if o.Branch != "" {
-		co.Ref = plumbing.NewBranchReferenceName(o.Branch)
-	}
-	repo, err := p.rem.Clone(ctx, co)
-	branch := o.Branch
-	var tip *object.Commit
-	var st *memory.Storage
-	switch {
-	case errors.Is(err, gitremote.ErrEmptyRepository):
-		// A new GitOps repo: the first publish creates the branch.
-		if branch == "" {
-			branch = "main"
-		}
-		st = memory.NewStorage()
-		if repo, err = git.Init(st, nil); err != nil {
-			return nil, err
-		}
-		if _, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{p.rem.String()}}); err != nil {
-			return nil, err
-		}
-	case err != nil:
+	c, err := cloneTip(ctx, p.rem, o.Branch)
+	if err != nil {
 		return nil, err
-	default:
-		st = repo.Storer.(*memory.Storage) // a clone without a Dir is in memory
-		head, err := repo.Head()
-		if err != nil {
-			return nil, cacerr.Usage("GitOps repo %s: %w", p.rem, err)
-		}
-		branch = head.Name().Short()
-		if tip, err = repo.CommitObject(head.Hash()); err != nil {
-			return nil, err
-		}
 	}
-	var base plumbing.Hash
-	var baseTree *object.Tree
-	if tip != nil {
-		base = tip.TreeHash
-		if baseTree, err = tip.Tree(); err != nil {
-			return nil, err
-		}
-	}
+	st, branch, base, baseTree := c.st, c.branch, c.baseHash(), c.tree
 	e, err := p.edit(st, baseTree, branch)
 	if err != nil {
 		return nil, err
@@ -277,17 +217,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if o.DryRun {
 		return res, nil
 	}
-	now := time.Now()
-	sig := object.Signature{Name: o.Author.Name, Email: o.Author.Email, When: now}
-	c := &object.Commit{Author: sig, Committer: sig, Message: p.message(), TreeHash: newTree}
-	if tip != nil {
-		c.ParentHashes = []plumbing.Hash{tip.Hash}
-	}
-	obj := st.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return nil, err
-	}
-	commit, err := st.SetEncodedObject(obj)
+	commit, err := c.commit(newTree, p.message(), o.Author)
 	if err != nil {
 		return nil, err
 	}
@@ -296,16 +226,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if o.PR != nil {
 		target = "cac/" + o.USN + "/" + commit.String()[:7]
 	}
-	ref := plumbing.NewBranchReferenceName(target)
-	if err := st.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
-		return nil, err
-	}
-	po := gitremote.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
-	if tip != nil && o.PR == nil {
-		// The server updates the branch only if it still points at the tip we built on.
-		po.Lease = &gitremote.Lease{Ref: ref, Hash: tip.Hash}
-	}
-	if err := p.rem.Push(ctx, repo, po); err != nil {
+	if err := c.push(ctx, commit, target); err != nil {
 		return nil, err
 	}
 	res.Branch = target

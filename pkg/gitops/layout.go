@@ -84,6 +84,12 @@ func planRegion(tree pipeline.Tree, region, usn, manifestsDir string, secrets []
 			if secretPath != "" {
 				return nil, cacerr.Usage("region %s: manifest %s contains the secret value of %s; manifests are committed as-is, so reference the Secret %s-secret (or an env var from it) instead of the value", region, rel, secretPath, usn)
 			}
+			if ext := path.Ext(rel); ext == ".yaml" || ext == ".yml" {
+				var err error
+				if data, err = labelBasePods(data); err != nil {
+					return nil, cacerr.Usage("region %s: manifest %s: %w", region, rel, err)
+				}
+			}
 			p.files[rel] = data
 			switch path.Base(rel) {
 			case "kustomization.yaml", "kustomization.yml", "Kustomization":
