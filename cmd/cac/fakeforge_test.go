@@ -134,3 +134,54 @@ func cmdFakeGitHub(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(srv.Close)
 	ts.Setenv("GITHUB_API_URL", srv.URL)
 }
+
+type gitlabKey struct{}
+
+type gitlabHolder struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+// fakegitlab TOKEN SHA BRANCH: start a fake GitLab API whose only route lists the merge requests
+// of commit SHA: one, merged from BRANCH by SHA; set CI_API_V4_URL to it. Requests must carry
+// TOKEN in the JOB-TOKEN or PRIVATE-TOKEN header.
+// fakegitlab dump: print every request (method, path, which token header).
+func cmdFakeGitLab(ts *testscript.TestScript, neg bool, args []string) {
+	h := ts.Value(gitlabKey{}).(*gitlabHolder)
+	if neg || (len(args) != 3 && (len(args) != 1 || args[0] != "dump")) {
+		ts.Fatalf("usage: fakegitlab TOKEN SHA BRANCH | fakegitlab dump")
+	}
+	if args[0] == "dump" {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, r := range h.requests {
+			fmt.Fprintln(ts.Stdout(), r)
+		}
+		return
+	}
+	token, sha, branch := args[0], args[1], args[2]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := "JOB-TOKEN"
+		if r.Header.Get(header) == "" {
+			header = "PRIVATE-TOKEN"
+		}
+		h.mu.Lock()
+		h.requests = append(h.requests, r.Method+" "+r.URL.EscapedPath()+" "+header)
+		h.mu.Unlock()
+		if r.Header.Get(header) != token {
+			http.Error(w, `{"message":"401 Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		prefix := "/api/v4/projects/"
+		if r.Method != "GET" || !strings.HasPrefix(r.URL.Path, prefix) || !strings.HasSuffix(r.URL.Path, "/repository/commits/"+sha+"/merge_requests") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte("[]"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode([]map[string]any{{"iid": 12, "state": "merged", "source_branch": branch,
+			"target_branch": "main", "sha": "0123", "merge_commit_sha": sha}})
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("CI_API_V4_URL", srv.URL+"/api/v4")
+}

@@ -30,8 +30,9 @@ type fake struct {
 	nextID   int64
 	statuses []map[string]any
 	pulls    []map[string]any
-	log      []string // "METHOD path"
-	bodies   []string // every request body
+	byCommit map[string][]map[string]any // GitLab: the merge requests of a commit
+	log      []string                    // "METHOD path"
+	bodies   []string                    // every request body
 	headers  []http.Header
 	pageSize int
 	limit    int // largest comment body accepted, in characters, as the real forge counts them
@@ -373,6 +374,12 @@ func startGitLab(t *testing.T, token string, jobToken bool) *fake {
 		mr["web_url"] = fmt.Sprintf("https://gitlab.example/group/app/-/merge_requests/%d", len(f.pulls)+1)
 		f.pulls = append(f.pulls, mr)
 		writeJSON(w, http.StatusCreated, mr)
+	}))
+	mux.HandleFunc("GET /api/v4/projects/{pid}/repository/commits/{sha}/merge_requests", auth(func(w http.ResponseWriter, r *http.Request) {
+		checkPID(r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, http.StatusOK, append([]map[string]any{}, f.byCommit[r.PathValue("sha")]...))
 	}))
 	mux.HandleFunc("GET /api/v4/projects/{pid}/merge_requests", auth(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

@@ -193,3 +193,39 @@ func (g *GitLab) OpenPullRequest(ctx context.Context, head, base, title, body st
 	}
 	return mr.WebURL, nil
 }
+
+// MergedRequest is a merge request that was merged, found by the commit that merged it.
+type MergedRequest struct {
+	IID          int64
+	SourceBranch string
+	TargetBranch string
+	WebURL       string
+}
+
+// MergedBy finds the merge request that sha merged (GET /projects/:id/repository/commits/:sha/merge_requests):
+// the merged one whose merge commit, squash commit or, for a fast-forward merge, head commit is sha.
+// ok is false when sha merged none (a direct push).
+func (g *GitLab) MergedBy(ctx context.Context, sha string) (mr MergedRequest, ok bool, err error) {
+	var mrs []*gitlab.BasicMergeRequest
+	err = g.Retry.do(ctx, "find the GitLab merge request of commit "+sha, func() (*http.Response, error) {
+		var resp *gitlab.Response
+		var err error
+		mrs, resp, err = g.client.Commits.ListMergeRequestsByCommit(g.project, sha, gitlab.WithContext(ctx))
+		return glResp(resp), err
+	})
+	if err != nil {
+		return MergedRequest{}, false, err
+	}
+	// The merge commit names its merge request for sure; a head commit may be in several.
+	for _, match := range []func(*gitlab.BasicMergeRequest) bool{
+		func(m *gitlab.BasicMergeRequest) bool { return m.MergeCommitSHA == sha || m.SquashCommitSHA == sha },
+		func(m *gitlab.BasicMergeRequest) bool { return m.SHA == sha },
+	} {
+		for _, m := range mrs {
+			if m.State == "merged" && match(m) {
+				return MergedRequest{IID: m.IID, SourceBranch: m.SourceBranch, TargetBranch: m.TargetBranch, WebURL: m.WebURL}, true, nil
+			}
+		}
+	}
+	return MergedRequest{}, false, nil
+}
