@@ -1,4 +1,4 @@
-// Package configrepo fetches the config repo (DESIGN §1): a shallow, single-branch go-git fetch of
+// Package configrepo fetches the config repo (docs/design.md §1): a shallow, single-branch go-git fetch of
 // the branch named like the code branch, falling back to the remote's default branch (read from
 // its HEAD symref) when that branch does not exist. It retries transient failures with backoff,
 // can keep a clone between builds (Options.Cache) and fall back to it offline, and never lets a
