@@ -48,7 +48,7 @@ type env struct {
 // SettingsFile holds project settings at the code repo root; keys are flag names.
 const SettingsFile = ".cac.yaml"
 
-// Main runs cac with args and returns the exit code (DESIGN §4): 0 ok, 1 findings, 2 usage or
+// Main runs cac with args and returns the exit code (docs/design.md §4): 0 ok, 1 findings, 2 usage or
 // local setup, 3 remote failure. It is the only place errors are printed. Around the command it
 // writes --metrics-file and sends --notify-url, also when the command fails.
 func Main(args []string, e env) int {
@@ -142,7 +142,7 @@ type usageError struct {
 func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
-// common holds the flags every command shares (DESIGN §4).
+// common holds the flags every command shares (docs/design.md §4).
 type common struct {
 	dir        string
 	configRepo string

@@ -8,10 +8,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// BranchVars are the CI variables read, in order, for the code branch (DESIGN §1).
+// BranchVars are the CI variables read, in order, for the code branch (docs/design.md §1).
 var BranchVars = []string{"GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_REF_NAME"}
 
-// ResolveBranch finds the code branch in DESIGN §1's order: flag (--branch), then the first
+// ResolveBranch finds the code branch in docs/design.md §1's order: flag (--branch), then the first
 // non-empty variable of BranchVars read through getenv, then the branch checked out in the git
 // repository containing codeDir. It returns the branch and where it came from ("--branch", a
 // variable name, or "git checkout"); both are empty when nothing names a branch (codeDir is not in

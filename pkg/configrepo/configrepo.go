@@ -1,4 +1,4 @@
-// Package configrepo fetches the config repo (DESIGN §1): the branch named like the code branch,
+// Package configrepo fetches the config repo (docs/design.md §1): the branch named like the code branch,
 // falling back to the remote's default branch (read from its HEAD symref) when that branch does
 // not exist, or a local directory used in place. The remote work (shallow fetch, cache, retries,
 // time budget, credentials, redaction) is pkg/gitremote's; this package resolves the branch and

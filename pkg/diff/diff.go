@@ -1,5 +1,5 @@
 // Package diff compares two rendered config trees (base and head) and lays the result out as a
-// unified text diff, JSON, or markdown comment parts for a merge-request bot (DESIGN §5).
+// unified text diff, JSON, or markdown comment parts for a merge-request bot (docs/design.md §5).
 // Secret values are replaced by tokens before anything is compared, so no output can carry them.
 package diff
 

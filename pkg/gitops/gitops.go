@@ -1,5 +1,5 @@
 // Package gitops publishes the output of `cac build` to a GitOps repository that Argo CD syncs
-// (DESIGN §6). For each region it writes envs/<region>/<usn>/ — the manifests under the manifests dir
+// (docs/design.md §6). For each region it writes envs/<region>/<usn>/ — the manifests under the manifests dir
 // as-is, the other rendered files in a ConfigMap <usn>-config, the secret-bearing ones in a
 // SOPS-encrypted Secret <usn>-secret (decrypted by KSOPS), and a kustomization.yaml tying them
 // together — plus the Argo CD Application argocd/<region>/<usn>.yaml. One commit, pushed with go-git;

@@ -1,7 +1,7 @@
 // Package migrate implements `cac import`: it turns the per-region variants of a config file into one
 // `CacRegion_` template plus the differing values in each region's file of the config repo.
 //
-// How a file is split (see DESIGN §4, cac import):
+// How a file is split (see docs/design.md §4, cac import):
 //   - The variants are aligned line by line along a line diff against the first region (sorted by
 //     name). Lines equal everywhere stay literal.
 //   - On a differing line, values found by the format (YAML, JSON, TOML, INI, properties; an
@@ -49,7 +49,7 @@ import (
 	"github.com/cacproj/cac/pkg/values"
 )
 
-// TemplatePrefix starts the base name of every template (DESIGN §1).
+// TemplatePrefix starts the base name of every template (docs/design.md §1).
 const TemplatePrefix = "CacRegion_"
 
 // RegionToken marks the region name in a --pattern.

@@ -1,5 +1,5 @@
 // Package review renders a change's base and head and diffs the rendered config: what the
-// merge-request bot posts (DESIGN §5). Each side is code@rev + config@rev, where the config repo is
+// merge-request bot posts (docs/design.md §5). Each side is code@rev + config@rev, where the config repo is
 // fetched at the branch named like the side's code branch (falling back to its default branch).
 // Code revisions are read from git objects, never from the working tree.
 package review
