@@ -81,7 +81,7 @@ env copy does (or --dry-run).`,
 	f.StringVar(&from, "from", "", "the source `REGION`")
 	f.StringVar(&inventory, "inventory", "", "resources allocated for the new region: YAML `FILE` or URL, {usn: {value.path: value}}")
 	f.StringVar(&todo, "todo", "", "also write the to-do list as markdown to `FILE`")
-	w.add(cmd)
+	w.add(cmd, e)
 	return cmd
 }
 

@@ -47,7 +47,7 @@ func Post(ctx context.Context, f forge.Forge, t forge.Target, res *Result, opt P
 		parts = []string{failureComment(marker, opt.USN, res)}
 	} else {
 		parts = diff.Markdown(res.Diff, diff.MarkdownOptions{USN: opt.USN, Marker: marker, Limit: limit, MaxParts: opt.MaxParts})
-		parts[0] = insertAfterFirstLine(parts[0], sidesLine(res))
+		parts[0] = insertAfterFirstLine(parts[0], sidesLine(res)+scanSection(res.Scan))
 		if res.Diff.Changed() {
 			desc = res.Diff.Summary()
 		}
