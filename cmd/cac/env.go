@@ -91,7 +91,7 @@ secret leaves print as ***.`,
 			return writeReport(e, c.format, eff)
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }
 
@@ -120,7 +120,7 @@ func newEnvListCmd(c *common, e env) *cobra.Command {
 			return envs.WriteRegionsText(e.stdout, lay.Regions())
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }
 
@@ -136,7 +136,7 @@ type writeFlags struct {
 
 func (w *writeFlags) add(cmd *cobra.Command, e env) {
 	f := cmd.Flags()
-	f.StringVar(&w.configDir, "config-dir", "", "a local git work tree of the config repo: commit there on a new branch")
+	f.StringVar(&w.configDir, "config-dir", "", configDirUsage+"; changes are committed there on a new branch")
 	f.BoolVar(&w.force, "force", false, "overwrite files the target region already has (and move cac's branch)")
 	f.BoolVar(&w.dryRun, "dry-run", false, "report what would be written; write nothing")
 	f.StringVar(&w.openPR, "open-pr", "", "push the branch and open a pull/merge request: github or gitlab (token from GITHUB_TOKEN, GITLAB_TOKEN or CI_JOB_TOKEN)")

@@ -107,6 +107,6 @@ func newRegionStatusCmd(c *common, e env) *cobra.Command {
 			return writeReport(e, c.format, st)
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }

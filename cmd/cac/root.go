@@ -237,14 +237,16 @@ func applySettings(cmd *cobra.Command, dir string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	lookup := func(name string) (v, from string, ok bool) {
+	// lookup finds the value of flag name; from says where, and rename(n) names that place for flag n.
+	lookup := func(name string) (v, from string, rename func(string) string, ok bool) {
 		if v := getenv(envName(name)); v != "" {
-			return v, envName(name), true
+			return v, envName(name), envName, true
 		}
 		if s, ok := file[name]; ok {
-			return s.Value, fmt.Sprintf("%s:%d:%d %s", settings.File, s.Line, s.Col, name), true
+			at := func(n string) string { return fmt.Sprintf("%s:%d:%d %s", settings.File, s.Line, s.Col, n) }
+			return s.Value, at(name), func(n string) string { return n + " in " + settings.File }, true
 		}
-		return "", "", false
+		return "", "", nil, false
 	}
 	var errs []error
 	var aliases []*pflag.Flag
@@ -257,7 +259,7 @@ func applySettings(cmd *cobra.Command, dir string, getenv func(string) string, s
 			aliases = append(aliases, f)
 			return
 		}
-		if v, from, ok := lookup(f.Name); ok {
+		if v, from, _, ok := lookup(f.Name); ok {
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, cacerr.Usage("%s: %w", from, err))
 			}
@@ -269,8 +271,8 @@ func applySettings(cmd *cobra.Command, dir string, getenv func(string) string, s
 		if cmd.Flags().Lookup(a.name).Changed || set[a.name] || a.used {
 			continue
 		}
-		if v, from, ok := lookup(f.Name); ok {
-			fmt.Fprintf(stderr, "cac: %s is deprecated: use %s (the old name goes away in the next release)\n", from, strings.Replace(from, envName(f.Name), envName(a.name), 1))
+		if v, from, rename, ok := lookup(f.Name); ok {
+			fmt.Fprintf(stderr, "cac: %s is deprecated: use %s (the old name goes away in the next release)\n", from, rename(a.name))
 			if err := a.target.Set(v); err != nil {
 				errs = append(errs, cacerr.Usage("%s: %w", from, err))
 			}

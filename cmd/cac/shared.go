@@ -16,3 +16,7 @@ func writeReport(e env, format string, r textOrJSON) error {
 	}
 	return r.WriteText(e.stdout)
 }
+
+// configDirUsage is --config-dir's one meaning in every command that has it: a local checkout of
+// the config repo, read from and, by the commands that change the config repo, written to.
+const configDirUsage = "a local checkout `DIR` of the config repo, read from (instead of --config-repo) and written to by commands that change it"
