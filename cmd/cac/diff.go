@@ -32,7 +32,7 @@ It works from either repo's pipeline: in the code repo, -C is the checkout; in t
 
 --post keeps one comment per service on the merge request up to date (edited in place, split
 into parts when longer than the forge allows, never silently cut) and sets the commit status
-cac/diff. The token comes from GITHUB_TOKEN, or GITLAB_TOKEN / CI_JOB_TOKEN, never from a flag.
+cac/diff (error, with the reason, when the review cannot run). The token comes from GITHUB_TOKEN, or GITLAB_TOKEN / CI_JOB_TOKEN, never from a flag.
 
 --format is text (coloured on a terminal), markdown or json. The exit code is 0 whether or not
 anything changed; --exit-code makes a change exit 1, like git diff.`,

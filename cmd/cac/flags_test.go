@@ -88,7 +88,7 @@ func TestDeprecatedFlagNames(t *testing.T) {
 // TestDeprecatedFlagRun: a whole run with an old name does what the new name does and notes it on stderr.
 func TestDeprecatedFlagRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := Main([]string{"-C", t.TempDir(), "publish", "--gitops-repo", "gitops", "--open-pr", "gitlab", "--forge-api", "https://gitlab.example.com/api/v4"},
+	code := Main([]string{"publish", "--gitops-repo", "gitops", "--open-pr", "gitlab", "--forge-api", "https://gitlab.example.com/api/v4"},
 		env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
 	want := "cac: --forge-api is deprecated: use --forge-api-url (the old name goes away in the next release)\n" +
 		"cac: --open-pr gitlab needs GITLAB_TOKEN (or CI_JOB_TOKEN), --forge-repo (or CI_PROJECT_ID) and --forge-api-url (or CI_API_V4_URL)\n"

@@ -36,7 +36,11 @@ func newServeCmd(c *common, e env) *cobra.Command {
 		Long: `serve receives GitHub pull_request webhooks (opened, synchronize, reopened) and GitLab Merge
 Request Hooks (open, update with new commits, reopen) on POST /webhook and does what cac diff --post
 does: it fetches the base and head branches of the code, renders base and head, keeps one
-comment per service on the merge request up to date and sets the cac/diff commit status. GET /healthz answers 200 with counters.
+comment per service on the merge request up to date and sets the cac/diff commit status. It also
+scans the head for region names and hard-coded addresses (cac scan) and adds the findings its
+.cac-scan-baseline.json does not accept to the comment. A run that cannot review (the head or the
+config repo cannot be fetched, the standard does not load) sets cac/diff to error with the reason.
+GET /healthz answers 200 with counters.
 
 Deliveries are verified: GitHub's X-Hub-Signature-256 (HMAC-SHA256 with CAC_WEBHOOK_SECRET) and
 GitLab's X-Gitlab-Token (CAC_GITLAB_WEBHOOK_TOKEN); anything else gets 401 and is not processed.
