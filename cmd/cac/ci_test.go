@@ -236,8 +236,11 @@ func checkUses(t *testing.T, uses []use) {
 				if strings.HasPrefix(u.flag, "CAC_") {
 					flag = strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(u.flag, "CAC_"), "_", "-"))
 				}
-				if lookupFlag(cmd, flag) == nil {
+				f := lookupFlag(cmd, flag)
+				if f == nil {
 					t.Errorf("%s: cac %s has no flag --%s (%s)", u.where, name, flag, u.flag)
+				} else if a, ok := f.Value.(*aliasValue); ok {
+					t.Errorf("%s: cac %s --%s is a deprecated name (%s): use --%s", u.where, name, flag, u.flag, a.name)
 				}
 			}
 		})

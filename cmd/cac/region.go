@@ -81,7 +81,7 @@ env copy does (or --dry-run).`,
 	f.StringVar(&from, "from", "", "the source `REGION`")
 	f.StringVar(&inventory, "inventory", "", "resources allocated for the new region: YAML `FILE` or URL, {usn: {value.path: value}}")
 	f.StringVar(&todo, "todo", "", "also write the to-do list as markdown to `FILE`")
-	w.add(cmd)
+	w.add(cmd, e)
 	return cmd
 }
 
@@ -107,6 +107,6 @@ func newRegionStatusCmd(c *common, e env) *cobra.Command {
 			return writeReport(e, c.format, st)
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }

@@ -60,7 +60,7 @@ func (t *subenvTarget) apply(ctx context.Context, e env, message string, edit fu
 		return ch, "", nil
 	}
 	g := subenv.GitOps{UpdateOptions: gitops.UpdateOptions{RepoURL: t.repo, Branch: t.branch, Message: message, Stderr: e.stderr, Getenv: e.getenv,
-		Token: firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...)...)}}
+		Token: gitops.Token(e.getenv)}}
 	if t.regionsFile != "" {
 		data, err := os.ReadFile(t.regionsFile)
 		if err != nil {
@@ -200,7 +200,7 @@ func renderSubenv(ctx context.Context, c *common, e env, o subenv.Options, branc
 	if branch == "" {
 		branch = o.Name
 	}
-	v, err := loadValidator(ctx, c)
+	v, err := loadStandard(ctx, c)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func NewGitHub(t Target, hc *http.Client) (*GitHub, error) {
 	if api := strings.TrimSuffix(first(t.APIURL, GitHubAPI), "/"); api != GitHubAPI {
 		var err error
 		if c, err = c.WithEnterpriseURLs(api, api); err != nil {
-			return nil, cacerr.Usage("GitHub API URL %q (GITHUB_API_URL or --api-url): %w", api, err)
+			return nil, cacerr.Usage("GitHub API URL %q (GITHUB_API_URL or --forge-api-url): %w", api, err)
 		}
 	}
 	return &GitHub{Retry: DefaultRetry, client: c, owner: owner, repo: repo, number: int(t.Number)}, nil

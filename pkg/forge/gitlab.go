@@ -45,7 +45,7 @@ func NewGitLab(t Target, hc *http.Client) (*GitLab, error) {
 	}
 	c, err := newClient(string(t.Token), opts...)
 	if err != nil {
-		return nil, cacerr.Usage("GitLab API URL %q (CI_API_V4_URL or --api-url): %w", t.APIURL, err)
+		return nil, cacerr.Usage("GitLab API URL %q (CI_API_V4_URL or --forge-api-url): %w", t.APIURL, err)
 	}
 	return &GitLab{Retry: DefaultRetry, client: c, project: t.Project, iid: t.Number}, nil
 }

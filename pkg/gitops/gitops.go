@@ -348,3 +348,14 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// Token is the token a push to the GitOps repo uses: CAC_GITOPS_TOKEN, else the first git token
+// variable set (gitremote.TokenVars).
+func Token(getenv func(string) string) string {
+	for _, n := range append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...) {
+		if v := getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -40,7 +40,7 @@ func Post(ctx context.Context, f forge.Forge, t forge.Target, res *Result, opt P
 		parts = diff.Markdown(res.Diff, diff.MarkdownOptions{
 			USN:        opt.USN,
 			MarkerLine: func(n int) string { return forge.MarkerLine(marker, n) },
-			Intro:      sidesLine(res),
+			Intro:      sidesLine(res) + scanSection(res.Scan),
 			Limit:      limit,
 			MaxParts:   opt.MaxParts,
 		})
