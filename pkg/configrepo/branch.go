@@ -58,9 +58,16 @@ func HeadCommit(dir string) (string, error) {
 	return head.Hash().String(), nil
 }
 
+// OpenLocal opens the local git repository containing dir (or exactly at dir, when detect is false)
+// with its common directory, so that a linked worktree (git worktree add) sees every branch and tag
+// of the repository, not only its own HEAD. Every local repository cac reads is opened through it.
+func OpenLocal(dir string, detect bool) (*git.Repository, error) {
+	return git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: detect, EnableDotGitCommonDir: true})
+}
+
 // openCodeRepo opens the repository containing dir; nil without error when there is none.
 func openCodeRepo(dir string) (*git.Repository, error) {
-	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	repo, err := OpenLocal(dir, true)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return nil, nil
 	}

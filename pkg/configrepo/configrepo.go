@@ -138,6 +138,6 @@ func plainDir(rem *gitremote.Remote, path string) (bool, error) {
 	if !st.IsDir() {
 		return false, cacerr.Usage("config repo %s: not a directory", rem)
 	}
-	_, err = git.PlainOpen(path)
+	_, err = OpenLocal(path, false)
 	return errors.Is(err, git.ErrRepositoryNotExists), nil
 }

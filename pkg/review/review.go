@@ -223,7 +223,7 @@ func checkoutTemplates(ctx context.Context, opt Options, rev, dir string) (strin
 	if opt.CodeRepo != "" {
 		return fetchCode(ctx, opt, opt.CodeRepo, rev, dir)
 	}
-	repo, err := git.PlainOpenWithOptions(opt.CodeDir, &git.PlainOpenOptions{DetectDotGit: true})
+	repo, err := configrepo.OpenLocal(opt.CodeDir, true)
 	if err != nil {
 		return "", nil, cacerr.Usage("%s is not in a git repository: cac diff reads base and head from git (or set --code-repo): %w", opt.CodeDir, err)
 	}
