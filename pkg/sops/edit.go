@@ -118,3 +118,9 @@ func stripMetadata(data []byte) []byte {
 	}
 	return append(append([]byte{}, data[:starts[first-1]]...), data[end:]...)
 }
+
+// Encrypts reports whether Seal encrypts the value at path (the file's rules select it).
+func (o *Opened) Encrypts(path []string) bool {
+	enc, err := o.rules.encrypted(path)
+	return err == nil && enc
+}
