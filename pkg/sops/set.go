@@ -207,10 +207,7 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 	if r == nil || len(r.Recipients) == 0 {
 		return nil, cacerr.Usage("%s is not encrypted yet, and no creation rule with age recipients in .sops.yaml applies to it: add one (creation_rules: - path_regex: …, age: age1…)", name)
 	}
-	rules := r.Rules
-	if rules.EncryptedRegex == "" && rules.UnencryptedRegex == "" && rules.EncryptedSuffix == "" && rules.UnencryptedSuffix == "" {
-		rules.UnencryptedSuffix = "_unencrypted" // the sops CLI's default
-	}
+	rules := r.cliRules()
 	if enc, err := rules.encrypted(path); err != nil || !enc {
 		if err != nil {
 			return nil, cacerr.Usage(".sops.yaml: %w", err)
@@ -296,4 +293,36 @@ func sealPlain(name string, data []byte, key dataKey, recipients []string, rules
 		out = append(out, '\n')
 	}
 	return append(out, block...), nil
+}
+
+// Encrypts reports whether a file written under the rule encrypts the value at path (with no
+// encrypted_regex/suffix set, every value but keys ending in _unencrypted, as the sops CLI does).
+func (r *Rule) Encrypts(path []string) bool {
+	enc, err := r.cliRules().encrypted(path)
+	return err == nil && enc
+}
+
+// cliRules are the rule's rules with the sops CLI's default when none is set.
+func (r *Rule) cliRules() Rules {
+	rules := r.Rules
+	if rules.EncryptedRegex == "" && rules.UnencryptedRegex == "" && rules.EncryptedSuffix == "" && rules.UnencryptedSuffix == "" {
+		rules.UnencryptedSuffix = "_unencrypted" // the sops CLI's default
+	}
+	return rules
+}
+
+// EncryptFile encrypts a plaintext YAML file for the rule's age recipients with a new data key,
+// sealing the values the rule selects, as `sops --encrypt` with that .sops.yaml rule does.
+func EncryptFile(name string, data []byte, r *Rule, now time.Time) ([]byte, error) {
+	if r == nil || len(r.Recipients) == 0 {
+		return nil, cacerr.Usage("%s: no creation rule with age recipients applies to it", name)
+	}
+	if IsEncrypted(data) {
+		return nil, cacerr.Usage("%s is already encrypted", name)
+	}
+	key, err := newDataKey()
+	if err != nil {
+		return nil, err
+	}
+	return sealPlain(name, data, key, r.Recipients, r.cliRules(), now, nil)
 }
