@@ -181,7 +181,12 @@ copy runs what the stable environment runs.
 
 The files are committed on the branch cac/env-copy-NEW: in --config-dir's work tree, or in a clone
 of --config-repo that is then pushed. --open-pr pushes and opens a pull/merge request. A region
-that already has files is refused (exit 2) unless --force.`,
+that already has files is refused (exit 2) unless --force.
+
+SOPS-encrypted files stay encrypted: with an age identity (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or
+~/.config/sops/age/keys.txt) each is decrypted in memory and written encrypted again for the same
+recipients and rules, with a new data key; without one it is copied unchanged, and a change to it
+(--set, an image pin) is refused (exit 2).`,
 		Example: `  cac env copy --from sg --to id --config-dir ../config --set env.physical=pre
   cac env copy --from sg --to id --config-repo https://git.example.com/shop/config.git \
       --gitops-repo https://git.example.com/shop/gitops.git --open-pr gitlab`,
@@ -198,6 +203,9 @@ that already has files is refused (exit 2) unless --force.`,
 				return err
 			}
 			o.Force = w.force
+			if o.Keys, err = sops.KeysFromEnv(e.getenv); err != nil {
+				return cacerr.Usage("age identity: %w", err)
+			}
 			if o.Standard, err = openStandard(cmd.Context(), c); err != nil {
 				return err
 			}
