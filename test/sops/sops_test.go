@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -97,11 +98,7 @@ func TestSopsDecryptsPublishedSecret(t *testing.T) {
 		"conf/db.toml":           "host = \"db\"\npassword = \"hunter2-db-password\"\n",
 		"conf/api.env":           "API_TOKEN=tok_9f8e7d6c5b4a\n",
 	}
-	out := t.TempDir()
-	for p, c := range files {
-		write(t, filepath.Join(out, "eu", p), c)
-	}
-	o := gitops.Options{RepoURL: bare, USN: "user", OutDir: out, Regions: []string{"eu"},
+	o := gitops.Options{RepoURL: bare, USN: "user", Output: output(files), Regions: []string{"eu"},
 		Secrets: map[string][]gitops.SecretValue{"eu": {{Path: "mysql.main.password", Value: "hunter2-db-password"}, {Path: "api.token", Value: "tok_9f8e7d6c5b4a"}}}}
 	if _, err := gitops.Publish(context.Background(), o); err != nil {
 		t.Fatal(err)
@@ -113,7 +110,7 @@ func TestSopsDecryptsPublishedSecret(t *testing.T) {
 	}
 
 	files["conf/db.toml"] = "host = \"db\"\npassword = \"hunter2-db-password-v2\"\n"
-	write(t, filepath.Join(out, "eu", "conf/db.toml"), files["conf/db.toml"])
+	o.Output = output(files)
 	o.Secrets["eu"][0].Value = "hunter2-db-password-v2"
 	o.AgeRecipients = []string{id.Recipient().String()}
 	if res, err := gitops.Publish(context.Background(), o); err != nil || res.UpToDate {
@@ -132,4 +129,14 @@ func TestSopsDecryptsPublishedSecret(t *testing.T) {
 	if _, err := decrypt.DataWithFormat([]byte(git(t, bare, "show", "main:"+secretPath)), formats.Yaml); err == nil {
 		t.Fatal("a foreign age identity decrypted the Secret")
 	}
+}
+
+// output is a `cac build` output of region eu holding files (paths relative to the region).
+func output(files map[string]string) *pipeline.Output {
+	tree := pipeline.Tree{}
+	for p, c := range files {
+		tree.Add("eu", p, pipeline.File{Data: []byte(c), Mode: 0o644})
+	}
+	return &pipeline.Output{Tree: tree, Report: &pipeline.Report{Outcome: pipeline.OutcomeSuccess, USN: "user",
+		Regions: tree.Regions(), Files: tree.FileReports()}}
 }
