@@ -200,7 +200,7 @@ files.`,
 	f.StringVar(&over.Repo, "repo", "", "GitHub owner/name (default: GITHUB_REPOSITORY)")
 	f.StringVar(&over.Project, "project", "", "GitLab project ID or group/name (default: CI_PROJECT_ID)")
 	f.Int64Var(&over.Number, "pr", 0, "pull/merge request number (default: from the CI event)")
-	f.StringVar(&over.APIURL, "api-url", "", "forge API URL (default: GITHUB_API_URL or CI_API_V4_URL)")
+	f.StringVar(&over.APIURL, "forge-api-url", "", "forge API `URL` (default: GITHUB_API_URL or CI_API_V4_URL)")
 	f.StringVar(&over.SHA, "sha", "", "head commit for the status (default: from the CI event)")
 	return cmd
 }
