@@ -141,6 +141,7 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 	f.StringArrayVar(&o.AgeRecipients, "age-recipient", nil, "age public key to encrypt secrets for (repeatable; default: .sops.yaml in the GitOps repo)")
 	f.StringVar(&out, "out", "", "the build output `DIR`, relative to the code dir (default output/cac/<usn>, as cac build)")
 	f.BoolVar(&noBuild, "no-build", false, "publish the existing output of cac build instead of rendering")
+	f.StringVar(&o.Cache, "cache", "", "keep the GitOps repo in `DIR` between publishes, fetched incrementally (one lock per repo, shared safely)")
 	f.BoolVar(&o.NoPrune, "no-prune", false, "keep files in the GitOps repo that are no longer rendered")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the diff of what would change; push nothing")
 	f.StringVar(&o.PipelineURL, "pipeline-url", "", "pipeline link for the commit message (default: from CI variables)")

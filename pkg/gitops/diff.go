@@ -6,7 +6,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/cacproj/cac/pkg/diff"
 )
@@ -14,7 +14,7 @@ import (
 // changesBetween lists the files that differ between the tip's tree and the new tree (subtrees with
 // equal hashes are skipped, so this costs only what changed) and, when withDiff, a unified diff
 // written by pkg/diff, as `cac diff` writes one.
-func changesBetween(base *object.Tree, st *memory.Storage, newTree plumbing.Hash, withDiff bool) ([]FileChange, string, error) {
+func changesBetween(base *object.Tree, st storer.EncodedObjectStorer, newTree plumbing.Hash, withDiff bool) ([]FileChange, string, error) {
 	to := &object.Tree{}
 	if !newTree.IsZero() {
 		var err error

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
@@ -45,6 +45,10 @@ type Options struct {
 	Secrets map[string][]SecretValue
 	// AgeRecipients encrypt the Secret; default: the age keys of .sops.yaml at the GitOps repo root.
 	AgeRecipients []string
+	// Cache, when set, keeps the GitOps repo in a directory shared by publishes on one runner (a
+	// bare repo per URL, locked while a publish uses it, fetched incrementally), so a publish costs
+	// the fetch and the files it changes, not the repository's size. "" fetches the tip into memory.
+	Cache         string
 	NoPrune       bool // keep files of envs/<region>/<usn>/ that are no longer rendered
 	DryRun        bool // no commit, no push; Result.Diff shows what would change
 	PipelineURL   string
@@ -192,10 +196,11 @@ type publisher struct {
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	c, err := cloneTip(ctx, p.rem, o.Branch)
+	c, err := cloneTip(ctx, p.rem, o.Branch, o.Cache, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
+	defer c.Close()
 	st, branch, base, baseTree := c.st, c.branch, c.baseHash(), c.tree
 	e, err := p.edit(st, baseTree, branch)
 	if err != nil {
@@ -241,7 +246,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 }
 
 // edit builds the change to the tip: our paths per region, and the Argo CD Applications.
-func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (*edit, error) {
+func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branch string) (*edit, error) {
 	o := p.o
 	e := newEdit()
 	var sopsConfig []byte

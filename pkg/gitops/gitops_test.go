@@ -254,6 +254,12 @@ func TestPublishEmptyRepoAndDefaultBranch(t *testing.T) {
 }
 
 func TestPublishConcurrent(t *testing.T) {
+	t.Run("in memory", func(t *testing.T) { testPublishConcurrent(t, "") })
+	// Every publisher shares one cache directory, as pipelines on one runner do.
+	t.Run("shared cache", func(t *testing.T) { testPublishConcurrent(t, t.TempDir()) })
+}
+
+func testPublishConcurrent(t *testing.T, cache string) {
 	g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
 	const publishers, rounds = 16, 3
 	var wg sync.WaitGroup
@@ -265,7 +271,9 @@ func TestPublishConcurrent(t *testing.T) {
 			defer wg.Done()
 			for r := 1; r <= rounds; r++ {
 				out := buildOutput(t, map[string]map[string]string{"eu": serviceFiles(usn, fmt.Sprint(r)), "us": serviceFiles(usn, fmt.Sprint(r))})
-				res, err := Publish(context.Background(), g.options(usn, out))
+				o := g.options(usn, out)
+				o.Cache = cache
+				res, err := Publish(context.Background(), o)
 				if err != nil {
 					errs <- fmt.Errorf("%s round %d: %w", usn, r, err)
 					return
