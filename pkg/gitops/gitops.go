@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,8 @@ type Options struct {
 	RepoURL string // GitOps repo (https, ssh, file or path)
 	Token   string // https token; the user name is the forge's (see gitremote.Open)
 	// Getenv reads the CI's forge (CI_SERVER_HOST) and ssh keys for gitremote; nil: os.Getenv.
+	// Getenv also reads, when a Secret is published, the age identities (SOPS_AGE_KEY,
+	// SOPS_AGE_KEY_FILE) and CAC_PUBLISH_KEY that tell an unchanged Secret (see secretFile).
 	Getenv func(string) string
 	Branch string // default: the remote's default branch
 	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
@@ -181,15 +184,24 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+func (o *Options) getenv() func(string) string {
+	if o.Getenv == nil {
+		return os.Getenv
+	}
+	return o.Getenv
+}
+
 func (o *Options) appPath(region string) string {
 	return strings.NewReplacer("{region}", region, "{usn}", o.USN).Replace(o.PathTemplate)
 }
 
 type publisher struct {
-	o      Options
-	rem    *gitremote.Remote
-	report *pipeline.Report
-	plans  []*regionPlan
+	o       Options
+	secrets *secretComparer // loaded at the first Secret
+	noticed bool            // the notice on re-encrypted secrets was printed
+	rem     *gitremote.Remote
+	report  *pipeline.Report
+	plans   []*regionPlan
 }
 
 // attempt clones the tip, writes our paths on it, commits and pushes. Each attempt starts from a fresh
@@ -286,9 +298,22 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 					}
 				}
 			}
-			enc, err := plan.secret.secretFile(recips, o.Token, old)
+			if p.secrets == nil {
+				var err error
+				if p.secrets, err = newSecretComparer(o.getenv()); err != nil {
+					return nil, err
+				}
+			}
+			enc, blind, err := plan.secret.secretFile(recips, p.secrets, old)
 			if err != nil {
 				return nil, cacerr.Usage("region %s: encrypt secret: %w", plan.region, err)
+			}
+			if blind && !p.noticed {
+				p.noticed = true
+				fmt.Fprintf(o.Stderr, "cac: notice: %s's Secret is re-encrypted on every publish, so each publish commits new ciphertext and Argo CD resyncs: "+
+					"no age identity of this job decrypts the committed Secret and %s is not set. To make unchanged publishes up to date, set %s "+
+					"(a CI secret variable of at least %d random characters) or give the job an age identity of the Secret's recipients (%s or %s)\n",
+					o.USN, EnvPublishKey, EnvPublishKey, minPublishKey, sops.EnvAgeKeyFile, sops.EnvAgeKey)
 			}
 			files = map[string][]byte{fileSecret: enc}
 			for k, v := range plan.files {

@@ -72,7 +72,9 @@ func (m *Mirror) fetch(ctx context.Context) error {
 	if err := f.open(false); err != nil {
 		return err
 	}
-	var before plumbing.Hash
+	// The tip as last fetched (origin/HEAD: the default branch as last seen), to check only what
+	// the fetch adds.
+	before := m.tracking("HEAD")
 	if f.o.Branch != "" {
 		before = m.tracking(f.o.Branch)
 	}
