@@ -148,6 +148,7 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 	f.StringVar(&o.CommitMessage, "message", "", "an extra paragraph for the commit message")
 	f.StringVar(&o.Argo.Namespace, "argocd-namespace", "argocd", "namespace of the Argo CD Application objects")
 	f.StringVar(&o.Argo.RepoURL, "argocd-repo-url", "", "repo URL Argo CD reads, when it differs from --gitops-repo")
+	f.StringVar(&o.Argo.DestNamespace, "namespace", "", "destination namespace of the Applications without _regions.yaml (default: the service's name)")
 	f.BoolVar(&o.Argo.ManualSync, "manual-sync", false, "no automated sync in the Applications")
 	f.BoolVar(&o.Argo.NoPrune, "no-prune-sync", false, "automated sync without prune")
 	f.BoolVar(&o.Argo.NoSelfHeal, "no-self-heal", false, "automated sync without self-heal")

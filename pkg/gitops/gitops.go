@@ -129,6 +129,9 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Argo.Regions == nil {
+		fmt.Fprintf(o.Stderr, "no _regions.yaml: Applications target the in-cluster API server, namespace %s\n", o.Argo.destNamespace(o.USN))
+	}
 	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
 	var res *Result
 	attempts, err := retrier{label: "publish " + o.USN, rem: rem, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
@@ -161,6 +164,9 @@ func (o *Options) defaults() error {
 	}
 	if !strings.Contains(o.PathTemplate, "{usn}") || !strings.Contains(o.PathTemplate, "{region}") {
 		return cacerr.Usage("path template %q must contain {region} and {usn}, so each service owns its own path", o.PathTemplate)
+	}
+	if ns := o.Argo.DestNamespace; ns != "" && (!dnsLabel.MatchString(ns) || len(ns) > 63) {
+		return cacerr.Usage("namespace %q is not a valid Kubernetes namespace (lower-case letters, digits and '-', at most 63)", ns)
 	}
 	if o.ManifestsDir == "" {
 		o.ManifestsDir = "deploy"
@@ -327,18 +333,15 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 			}
 			e.file(dir+"/"+name, h)
 		}
-		if o.Argo.Regions != nil {
-			repoURL := o.RepoURL
-			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, gitremote.Redact(repoURL), branch)
-			if err != nil {
-				return nil, err
-			}
-			h, err := writeBlob(st, app)
-			if err != nil {
-				return nil, err
-			}
-			e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
+		app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, o.RepoURL, branch)
+		if err != nil {
+			return nil, err
 		}
+		h, err := writeBlob(st, app)
+		if err != nil {
+			return nil, err
+		}
+		e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
 	}
 	return e, nil
 }

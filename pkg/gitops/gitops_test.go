@@ -314,6 +314,11 @@ func testPublishConcurrent(t *testing.T, cache string) {
 			for name, c := range p.files {
 				want["envs/"+region+"/"+usn+"/"+name] = string(c)
 			}
+			app, err := ArgoOptions{}.applicationYAML(usn, region, "envs/"+region+"/"+usn, g.url, "main")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want["argocd/"+region+"/"+usn+".yaml"] = string(app)
 		}
 	}
 	got := g.tree(t)
@@ -356,14 +361,14 @@ func TestPublishCancelledLeavesRemoteConsistent(t *testing.T) {
 			}
 			runGit(t, g.bare, "fsck", "--strict")
 			after := g.tree(t)
-			if len(after) != len(before) && len(after) != len(before)+6 {
+			if len(after) != len(before) && len(after) != len(before)+8 {
 				t.Fatalf("partial commit: %d files before, %d after", len(before), len(after))
 			}
 			// A later publish completes the change.
 			if _, err := Publish(context.Background(), o); err != nil {
 				t.Fatal(err)
 			}
-			if len(g.tree(t)) != len(before)+6 {
+			if len(g.tree(t)) != len(before)+8 {
 				t.Fatalf("tree after retry: %v", g.tree(t))
 			}
 		})
@@ -375,6 +380,7 @@ func TestPublishDryRun(t *testing.T) {
 	out := buildOutput(t, map[string]map[string]string{"eu": serviceFiles("user", "1")})
 	o := g.options("user", out)
 	o.DryRun = true
+	o.Argo.RepoURL = "https://ci-bot:s3cret@git.example.com/platform/gitops.git" // the golden file shows it without credentials
 	n := g.commits(t)
 	res, err := Publish(context.Background(), o)
 	if err != nil {
