@@ -175,7 +175,7 @@ fi
 # push). Then one service's publish into the full repo (16 new region dirs), with the warm cache and
 # with a cold one. One run each: the loop is long and its per-service cost is what matters.
 publish_loop() {
-  local usn region t0 c p one_warm one_cold url=$(cat "$work/gitserve.url") clone=$work/pl/clone
+  local publish=$((BENCH_PUBLISH < services ? BENCH_PUBLISH : services)) usn region t0 c p one_warm one_cold url=$(cat "$work/gitserve.url") clone=$work/pl/clone
   mkdir -p "$work/pl"
   for side in cac git; do
     rm -rf "$work/repos/pl-$side.git" "$work/pl/seed" && gitq init --bare -b main "$work/repos/pl-$side.git"
