@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
@@ -31,6 +32,8 @@ type Options struct {
 	RepoURL string // GitOps repo (https, ssh, file or path)
 	Token   string // https token; the user name is the forge's (see gitremote.Open)
 	// Getenv reads the CI's forge (CI_SERVER_HOST) and ssh keys for gitremote; nil: os.Getenv.
+	// Getenv also reads, when a Secret is published, the age identities (SOPS_AGE_KEY,
+	// SOPS_AGE_KEY_FILE) and CAC_PUBLISH_KEY that tell an unchanged Secret (see secretFile).
 	Getenv func(string) string
 	Branch string // default: the remote's default branch
 	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
@@ -45,6 +48,10 @@ type Options struct {
 	Secrets map[string][]SecretValue
 	// AgeRecipients encrypt the Secret; default: the age keys of .sops.yaml at the GitOps repo root.
 	AgeRecipients []string
+	// Cache, when set, keeps the GitOps repo in a directory shared by publishes on one runner (a
+	// bare repo per URL, locked while a publish uses it, fetched incrementally), so a publish costs
+	// the fetch and the files it changes, not the repository's size. "" fetches the tip into memory.
+	Cache         string
 	NoPrune       bool // keep files of envs/<region>/<usn>/ that are no longer rendered
 	DryRun        bool // no commit, no push; Result.Diff shows what would change
 	PipelineURL   string
@@ -122,6 +129,9 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Argo.Regions == nil {
+		fmt.Fprintf(o.Stderr, "no _regions.yaml: Applications target the in-cluster API server, namespace %s\n", o.Argo.destNamespace(o.USN))
+	}
 	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
 	var res *Result
 	attempts, err := retrier{label: "publish " + o.USN, rem: rem, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
@@ -155,6 +165,9 @@ func (o *Options) defaults() error {
 	if !strings.Contains(o.PathTemplate, "{usn}") || !strings.Contains(o.PathTemplate, "{region}") {
 		return cacerr.Usage("path template %q must contain {region} and {usn}, so each service owns its own path", o.PathTemplate)
 	}
+	if ns := o.Argo.DestNamespace; ns != "" && (!dnsLabel.MatchString(ns) || len(ns) > 63) {
+		return cacerr.Usage("namespace %q is not a valid Kubernetes namespace (lower-case letters, digits and '-', at most 63)", ns)
+	}
 	if o.ManifestsDir == "" {
 		o.ManifestsDir = "deploy"
 	}
@@ -177,25 +190,35 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+func (o *Options) getenv() func(string) string {
+	if o.Getenv == nil {
+		return os.Getenv
+	}
+	return o.Getenv
+}
+
 func (o *Options) appPath(region string) string {
 	return strings.NewReplacer("{region}", region, "{usn}", o.USN).Replace(o.PathTemplate)
 }
 
 type publisher struct {
-	o      Options
-	rem    *gitremote.Remote
-	report *pipeline.Report
-	plans  []*regionPlan
+	o       Options
+	secrets *secretComparer // loaded at the first Secret
+	noticed bool            // the notice on re-encrypted secrets was printed
+	rem     *gitremote.Remote
+	report  *pipeline.Report
+	plans   []*regionPlan
 }
 
 // attempt clones the tip, writes our paths on it, commits and pushes. Each attempt starts from a fresh
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	c, err := cloneTip(ctx, p.rem, o.Branch)
+	c, err := cloneTip(ctx, p.rem, o.Branch, o.Cache, o.Stderr)
 	if err != nil {
 		return nil, err
 	}
+	defer c.Close()
 	st, branch, base, baseTree := c.st, c.branch, c.baseHash(), c.tree
 	e, err := p.edit(st, baseTree, branch)
 	if err != nil {
@@ -241,7 +264,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 }
 
 // edit builds the change to the tip: our paths per region, and the Argo CD Applications.
-func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (*edit, error) {
+func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branch string) (*edit, error) {
 	o := p.o
 	e := newEdit()
 	var sopsConfig []byte
@@ -281,9 +304,22 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 					}
 				}
 			}
-			enc, err := plan.secret.secretFile(recips, o.Token, old)
+			if p.secrets == nil {
+				var err error
+				if p.secrets, err = newSecretComparer(o.getenv()); err != nil {
+					return nil, err
+				}
+			}
+			enc, blind, err := plan.secret.secretFile(recips, p.secrets, old)
 			if err != nil {
 				return nil, cacerr.Usage("region %s: encrypt secret: %w", plan.region, err)
+			}
+			if blind && !p.noticed {
+				p.noticed = true
+				fmt.Fprintf(o.Stderr, "cac: notice: %s's Secret is re-encrypted on every publish, so each publish commits new ciphertext and Argo CD resyncs: "+
+					"no age identity of this job decrypts the committed Secret and %s is not set. To make unchanged publishes up to date, set %s "+
+					"(a CI secret variable of at least %d random characters) or give the job an age identity of the Secret's recipients (%s or %s)\n",
+					o.USN, EnvPublishKey, EnvPublishKey, minPublishKey, sops.EnvAgeKeyFile, sops.EnvAgeKey)
 			}
 			files = map[string][]byte{fileSecret: enc}
 			for k, v := range plan.files {
@@ -297,18 +333,15 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 			}
 			e.file(dir+"/"+name, h)
 		}
-		if o.Argo.Regions != nil {
-			repoURL := o.RepoURL
-			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, gitremote.Redact(repoURL), branch)
-			if err != nil {
-				return nil, err
-			}
-			h, err := writeBlob(st, app)
-			if err != nil {
-				return nil, err
-			}
-			e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
+		app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, o.RepoURL, branch)
+		if err != nil {
+			return nil, err
 		}
+		h, err := writeBlob(st, app)
+		if err != nil {
+			return nil, err
+		}
+		e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
 	}
 	return e, nil
 }

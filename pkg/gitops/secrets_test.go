@@ -2,7 +2,13 @@ package gitops
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"gopkg.in/yaml.v3"
 
+	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/cacerr"
 )
 
@@ -142,4 +149,100 @@ func TestPublishSecretWithoutRecipientsRefused(t *testing.T) {
 		t.Fatal("refused publish committed")
 	}
 	assertNoSecretInHistory(t, g, []string{"hunter2-db-password"})
+}
+
+// TestPublishSecretsIdempotent publishes unchanged secrets again with another push token and with
+// none: with an age identity of the job (a) or a stable CAC_PUBLISH_KEY (b), nothing is committed;
+// a changed secret value is. With neither (c), every publish re-encrypts, and says once how to
+// make it idempotent. The fingerprint annotation is never the plaintext or an unkeyed hash of it.
+func TestPublishSecretsIdempotent(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishKey := "k3y-0f-th1s-CI-that-never-changes-8f4e2a91"
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		idempotent bool
+	}{
+		{"age identity", map[string]string{"SOPS_AGE_KEY": id.String()}, true},
+		{"publish key", map[string]string{EnvPublishKey: publishKey}, true},
+		{"neither", map[string]string{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
+			// A server that takes any token, or none, as a CI job's changing token would be taken.
+			open, err := gitserver.Start(filepath.Dir(g.bare), gitserver.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(open.Close)
+			g.url = open.RepoURL("gitops.git")
+			password := "pw1234" // low entropy: an unkeyed hash of it would be guessed
+			publish := func(token, value string) (*Result, string) {
+				t.Helper()
+				files := serviceFiles("user", "1")
+				files["conf/db.toml"] = "password = \"" + value + "\"\n"
+				out := buildOutput(t, map[string]map[string]string{"eu": files, "us": files})
+				o := g.options("user", out)
+				o.Token = token
+				o.Getenv = func(k string) string { return tc.env[k] }
+				o.AgeRecipients = []string{id.Recipient().String()}
+				o.Secrets = map[string][]SecretValue{"eu": {{"db.password", value}}, "us": {{"db.password", value}}}
+				var stderr strings.Builder
+				o.Stderr = &stderr
+				res, err := Publish(context.Background(), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, stderr.String()
+			}
+			tip := func() string { return strings.TrimSpace(runGit(t, g.bare, "rev-parse", "main")) }
+
+			res, stderr := publish("ci-job-token-1", password)
+			if res.UpToDate {
+				t.Fatal("first publish up to date")
+			}
+			if n := strings.Count(stderr, "notice:"); n != map[bool]int{true: 0, false: 1}[tc.idempotent] {
+				t.Fatalf("%d notices:\n%s", n, stderr)
+			}
+			if !tc.idempotent && (!strings.Contains(stderr, EnvPublishKey) || !strings.Contains(stderr, "SOPS_AGE_KEY_FILE")) {
+				t.Fatalf("notice does not say how to make publish idempotent:\n%s", stderr)
+			}
+			first := tip()
+			for _, token := range []string{"ci-job-token-2", ""} {
+				res, stderr := publish(token, password)
+				if tc.idempotent != res.UpToDate || tc.idempotent != (tip() == first) {
+					t.Fatalf("token %q: up to date %v, tip moved %v (changes %v)", token, res.UpToDate, tip() != first, res.Changes)
+				}
+				if tc.idempotent && strings.Contains(stderr, "notice") {
+					t.Fatalf("token %q: stderr %q", token, stderr)
+				}
+			}
+
+			secret := g.tree(t)["envs/eu/user/cac-secret.enc.yaml"]
+			ann := oldFingerprint([]byte(secret))
+			if (ann != "") != (tc.name == "publish key") {
+				t.Fatalf("fingerprint annotation %q", ann)
+			}
+			data := "password = \"" + password + "\"\n"
+			for _, v := range []string{password, data, "conf__db.toml" + data} {
+				s1, s256, m5 := sha1.Sum([]byte(v)), sha256.Sum256([]byte(v)), md5.Sum([]byte(v))
+				for _, h := range []string{hex.EncodeToString(s1[:]), hex.EncodeToString(s256[:]), hex.EncodeToString(m5[:]),
+					base64.StdEncoding.EncodeToString(s256[:])} {
+					if strings.Contains(secret, h) {
+						t.Fatalf("the Secret file holds an unkeyed hash of %q", v)
+					}
+				}
+			}
+			assertNoSecretInHistory(t, g, []string{password})
+
+			before := tip()
+			if res, _ := publish("ci-job-token-3", password+"-rotated"); res.UpToDate || tip() == before {
+				t.Fatal("a changed secret value was not committed")
+			}
+			assertNoSecretInHistory(t, g, []string{password, password + "-rotated"})
+		})
+	}
 }

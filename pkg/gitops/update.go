@@ -12,12 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
@@ -88,10 +86,11 @@ func Update(ctx context.Context, o UpdateOptions, edit EditFunc) (*UpdateResult,
 }
 
 func updateAttempt(ctx context.Context, rem *gitremote.Remote, o UpdateOptions, edit EditFunc) (*UpdateResult, error) {
-	c, err := cloneTip(ctx, rem, o.Branch)
+	c, err := cloneTip(ctx, rem, o.Branch, "", o.Stderr)
 	if err != nil {
 		return nil, err
 	}
+	defer c.Close()
 	writes, deletes, err := edit(treeReader{c.tree})
 	if err != nil {
 		return nil, err
@@ -131,11 +130,12 @@ func updateAttempt(ctx context.Context, rem *gitremote.Remote, o UpdateOptions, 
 	return res, nil
 }
 
-// tipClone is a shallow in-memory clone of a branch's tip (tip nil: an empty repo).
+// tipClone is the fetched tip of a branch (tip nil: an empty repo), cached or in memory; new
+// objects are written into st and pushed without the rest of the repository (see
+// gitremote.Mirror). Close releases the cache.
 type tipClone struct {
-	rem    *gitremote.Remote
-	st     *memory.Storage
-	repo   *git.Repository
+	m      *gitremote.Mirror
+	st     storer.EncodedObjectStorer
 	branch string
 	tip    *object.Commit
 	tree   *object.Tree
@@ -148,44 +148,26 @@ func (c *tipClone) baseHash() plumbing.Hash {
 	return c.tip.TreeHash
 }
 
-// cloneTip clones the tip of branch ("" = the default branch); an empty repo gives a clone without
-// tip whose branch is branch or main.
-func cloneTip(ctx context.Context, rem *gitremote.Remote, branch string) (*tipClone, error) {
-	c := &tipClone{rem: rem, branch: branch}
-	co := gitremote.CloneOptions{Depth: 1, NoCheckout: true}
-	if branch != "" {
-		co.Ref = plumbing.NewBranchReferenceName(branch)
-	}
-	repo, err := rem.Clone(ctx, co)
-	switch {
-	case errors.Is(err, gitremote.ErrEmptyRepository):
-		// A new GitOps repo: the first push creates the branch.
-		if c.branch == "" {
-			c.branch = "main"
-		}
-		c.st = memory.NewStorage()
-		if c.repo, err = git.Init(c.st, nil); err != nil {
-			return nil, err
-		}
-		if _, err = c.repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{rem.String()}}); err != nil {
-			return nil, err
-		}
-		return c, nil
-	case err != nil:
-		return nil, err
-	}
-	c.repo = repo
-	c.st = repo.Storer.(*memory.Storage) // a clone without a Dir is in memory
-	head, err := repo.Head()
+func (c *tipClone) Close() { c.m.Close() }
+
+// cloneTip fetches the tip of branch ("" = the default branch) into cache (a directory; "" = in
+// memory); an empty repo gives a clone without tip whose branch is branch or main.
+func cloneTip(ctx context.Context, rem *gitremote.Remote, branch, cache string, stderr io.Writer) (*tipClone, error) {
+	m, err := rem.Mirror(ctx, gitremote.MirrorOptions{Branch: branch, Cache: cache, Stderr: stderr})
 	if err != nil {
-		return nil, cacerr.Usage("GitOps repo %s: %w", rem, err)
-	}
-	c.branch = head.Name().Short()
-	if c.tip, err = repo.CommitObject(head.Hash()); err != nil {
 		return nil, err
+	}
+	c := &tipClone{m: m, st: m.Objects(), branch: m.Branch}
+	if m.Tip.IsZero() {
+		return c, nil
+	}
+	if c.tip, err = object.GetCommit(c.st, m.Tip); err != nil {
+		m.Close()
+		return nil, cacerr.Usage("GitOps repo %s: read commit %s: %w", rem, m.Tip, err)
 	}
 	if c.tree, err = c.tip.Tree(); err != nil {
-		return nil, err
+		m.Close()
+		return nil, cacerr.Usage("GitOps repo %s: read tree of %s: %w", rem, m.Tip, err)
 	}
 	return c, nil
 }
@@ -204,19 +186,15 @@ func (c *tipClone) commit(tree plumbing.Hash, message string, author Signature) 
 	return c.st.SetEncodedObject(obj)
 }
 
-// push pushes commit h to the branch target. Pushing to the clone's branch is leased on the tip, so
-// a branch moved meanwhile rejects it (and the caller retries on the new tip).
+// push pushes commit h to the branch target, sending only the objects this attempt wrote. Pushing
+// to the clone's branch is leased on the tip, so a branch moved meanwhile rejects it (and the
+// caller retries on the new tip); another target must not exist yet.
 func (c *tipClone) push(ctx context.Context, h plumbing.Hash, target string) error {
-	ref := plumbing.NewBranchReferenceName(target)
-	if err := c.st.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
-		return err
-	}
-	po := gitremote.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
+	var old plumbing.Hash
 	if c.tip != nil && target == c.branch {
-		// The server updates the branch only if it still points at the tip we built on.
-		po.Lease = &gitremote.Lease{Ref: ref, Hash: c.tip.Hash}
+		old = c.tip.Hash
 	}
-	return c.rem.Push(ctx, c.repo, po)
+	return c.m.PushCommit(ctx, plumbing.NewBranchReferenceName(target), h, old)
 }
 
 // retrier runs attempts until one succeeds, a failure is not worth retrying, or retries run out,
