@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -230,7 +229,7 @@ func fetch(st *state) error {
 	}
 	st.config = cfg
 	for _, name := range st.opt.ReadConfigFiles {
-		data, err := os.ReadFile(filepath.Join(cfg.Dir, filepath.FromSlash(name)))
+		data, err := fs.ReadFile(cfg.FS, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -248,14 +247,10 @@ func fetch(st *state) error {
 }
 
 func load(st *state) error {
-	// os.Root keeps every read inside the config repo: a region file that is a symlink to a file
-	// outside it (a secret on the build machine) is refused.
-	root, err := os.OpenRoot(st.config.Dir)
-	if err != nil {
-		return cacerr.Usage("config repo: %w", err)
-	}
-	defer root.Close()
-	fsys := root.FS()
+	// configrepo's FS keeps every read inside the config repo: a region file that is a symlink to
+	// a file outside it (a secret on the build machine) is refused. It reads only the files asked
+	// for: <usn>/ and _global/, never the other services (docs/design.md §7).
+	fsys := st.config.FS
 	all, err := values.Regions(fsys, st.opt.USN)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
@@ -310,7 +305,7 @@ func validate(st *state) error {
 	for _, region := range st.res.Report.Regions {
 		st.findings = append(st.findings, st.opt.Validator.Validate(region, st.opt.USN, st.raw[region])...)
 		for _, check := range st.opt.ConfigChecks {
-			st.findings = append(st.findings, check(os.DirFS(st.config.Dir), st.opt.USN, region)...)
+			st.findings = append(st.findings, check(st.config.FS, st.opt.USN, region)...)
 		}
 	}
 	return nil
