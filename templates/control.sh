@@ -5,14 +5,24 @@
 #   CAC_REGION=sg-prod ./control.sh ./bin/server --port 8080
 #
 # The region comes from $CAC_REGION (set it in the deployment of each region). The rendered files
-# come from `cac build` ($CAC_OUT, default output/cac, packaged with the service). Uses `cac select`
+# come from `cac build`, packaged with the service: $CAC_OUT, else output/cac/$CAC_USN, else
+# output/cac or the only service output in it (where cac build writes them). Uses `cac select`
 # when a cac binary is available ($CAC_BIN or PATH); otherwise copies with the shell, each file
 # written aside and renamed into place. Any arguments are exec'd as the service afterwards.
 set -euo pipefail
 
 region=${CAC_REGION:-}
-out=${CAC_OUT:-output/cac}
 log() { echo "control.sh: $*" >&2; }
+
+find_out() {
+  if [ -n "${CAC_OUT:-}" ]; then echo "$CAC_OUT"; return; fi
+  if [ -n "${CAC_USN:-}" ]; then echo "output/cac/$CAC_USN"; return; fi
+  if [ -f output/cac/cac-report.json ]; then echo output/cac; return; fi
+  local found=(output/cac/*/cac-report.json)
+  if [ ${#found[@]} -eq 1 ] && [ -f "${found[0]}" ]; then dirname "${found[0]}"; return; fi
+  echo output/cac
+}
+out=$(find_out)
 
 if [ -z "$region" ]; then
   log "error: CAC_REGION is not set; set it to one of: $(ls "$out" 2>/dev/null | grep -v '\.json$' | tr '\n' ' ')"

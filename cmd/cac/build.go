@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/report"
 )
 
@@ -27,7 +27,9 @@ func newBuildCmd(c *common, e env) *cobra.Command {
 		Long: `build fetches the config repo at the branch named like the code branch (falling back to the
 config repo's default branch, and saying so), layers _global/<region>.yaml under <usn>/<region>.yaml,
 validates the values against the standard and renders every CacRegion_* template of the code repo
-for every region into <out>/<region>/<path>, with <out>/cac-report.json.
+for every region into <out>/<region>/<path>, with <out>/cac-report.json. The output dir is --out,
+else output/cac/<usn> (output/cac without --usn): builds of several services from one checkout
+never share one.
 
 Every problem of every template and region is reported at once with file:line:col. An unresolved
 placeholder, a malformed ^cac marker, or a build without any placeholder fails. The output appears
@@ -43,7 +45,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
-			opt := build.Options{
+			opt := pipeline.Options{
 				CodeDir:    c.dir,
 				OutDir:     out,
 				ConfigRepo: c.configRepo,
@@ -64,8 +66,8 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				return err
 			}
 			opt.Validator = v
-			opt.ConfigChecks = []build.ConfigCheck{envs.TodoFindings} // a new region's unfilled manual values
-			res, err := build.Run(cmd.Context(), opt)
+			opt.ConfigChecks = []pipeline.ConfigCheck{envs.TodoFindings} // a new region's unfilled manual values
+			res, err := pipeline.Run(cmd.Context(), opt)
 			recordBuild(e, res)
 			if res != nil && len(res.Findings) > 0 {
 				if perr := printFindings(e, c.format, "cac build", res.Findings); perr != nil {
@@ -84,7 +86,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&out, "out", filepath.Join("output", "cac"), "output `DIR`, relative to the code dir")
+	f.StringVar(&out, "out", "", "output `DIR`, relative to the code dir (default output/cac/<usn>, or output/cac without --usn)")
 	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
 	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
 	f.IntVar(&retries, "retries", 3, "retries of a failed fetch (connection errors, 5xx), with exponential backoff from 0.5s")
@@ -94,7 +96,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 
 // recordBuild gives --metrics-file the stage times and placeholder count of a build, and marks a
 // build from the offline cache degraded.
-func recordBuild(e env, res *build.Result) {
+func recordBuild(e env, res *pipeline.Result) {
 	if res == nil || res.Report == nil {
 		return
 	}

@@ -371,6 +371,8 @@ func TestActionScript(t *testing.T) {
 		{"build", "build", "https://git.example.com/c.git", "user", "--regions sg,us  --out=dist", "0",
 			"[build][--config-repo][https://git.example.com/c.git][--usn][user][--format][github][--regions][sg,us][--out=dist]",
 			"exit-code=0\nreport=dist/cac-report.json\n", 0},
+		{"build of a usn", "build", "", "user", "", "0", "[build][--usn][user][--format][github]",
+			"exit-code=0\nreport=output/cac/user/cac-report.json\n", 0},
 		{"validate with findings", "validate", "", "", "", "1", "[validate][--format][github]", "exit-code=1\n", 1},
 		{"diff", "diff", "../cfg", "", "--post github", "0", "[diff][--config-repo][../cfg][--post][github]", "exit-code=0\n", 0},
 		{"scan sarif", "scan", "", "", "--baseline b.json", "1", "", "sarif=cac-scan.sarif\nexit-code=1\n", 1},

@@ -10,6 +10,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 func newEnvCmd(c *common, e env) *cobra.Command {
@@ -72,7 +73,11 @@ secret leaves print as ***.`,
 				return err
 			}
 			defer done()
-			eff, findings, err := envs.Show(fsys, std, c.usn, args[0])
+			keys, err := sops.KeysFromEnv(e.getenv)
+			if err != nil {
+				return cacerr.Usage("age identity: %w", err)
+			}
+			eff, findings, err := envs.Show(sops.NewFS(fsys, keys, false), std, c.usn, args[0])
 			if err != nil {
 				return err
 			}

@@ -164,7 +164,15 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 	for r := 0; r < 16; r++ {
 		writeTestFile(t, filepath.Join(config, fmt.Sprintf("r%02d.yaml", r)), fmt.Sprintf("n: 2\ndb:\n  ip: 10.0.0.%d\n  port: 3306\n", r))
 	}
-	next := ""
+	first, next := previous, ""
+	// isNext says whether a complete output other than the first is the new build's (the first
+	// one seen defines it: every build from now on renders the same).
+	isNext := func(s string) bool {
+		if next == "" {
+			next = s
+		}
+		return s == next
+	}
 	points := []string{"10ms", "50ms", "100ms", "200ms", "400ms", "temp dir", "temp dir+20ms", "temp dir+100ms", "temp dir+300ms", "temp dir+1s", "report"}
 	kept, replaced := 0, 0
 	for _, at := range points {
@@ -187,12 +195,18 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 			time.Sleep(wait)
 		}
 		kill(t, cmd)
+		got := snapshot(t, out)
+		// A leftover is private (0700: being filled, or the previous tree being removed) or a
+		// complete output (the new one about to be swapped in, the previous one just swapped out).
 		for _, tmp := range temps(parent) {
-			if st, err := os.Stat(tmp); err == nil && st.Mode().Perm()&0o077 != 0 && !complete(tmp) {
-				t.Errorf("killed at %s: the unfinished output %s is readable by others (%v)", at, tmp, st.Mode().Perm())
+			st, err := os.Stat(tmp)
+			if err != nil || st.Mode().Perm()&0o077 == 0 {
+				continue
+			}
+			if left := snapshot(t, tmp); left != first && !isNext(left) {
+				t.Errorf("killed at %s: leftover %s (%v) is a complete output, but neither the previous nor the new one", at, tmp, st.Mode().Perm())
 			}
 		}
-		got := snapshot(t, out)
 		what := "the previous output"
 		switch got {
 		case previous:
@@ -200,10 +214,7 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 		default:
 			what = "the new output"
 			// the kill came after the new output was swapped in: it must be the new build's
-			if next == "" {
-				next = got
-			}
-			if got != next {
+			if !isNext(got) {
 				t.Fatalf("killed at %s: output is neither the previous nor the next build's", at)
 			}
 			replaced++
@@ -219,13 +230,6 @@ func TestKilledBuildLeavesCompleteOutput(t *testing.T) {
 	if next != "" && final != next {
 		t.Error("a build after the kills wrote other output than the killed build that completed")
 	}
-}
-
-// complete reports whether dir holds a report: a finished output (about to be swapped in, or the
-// previous output being removed after the swap), which is 0755 like the output itself.
-func complete(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "cac-report.json"))
-	return err == nil
 }
 
 // temps lists the build temp dirs in parent.

@@ -5,12 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/gitops"
 	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/obs"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 // RegionsFile in the config repo maps regions to Argo CD destinations and orders service start-up.
@@ -64,9 +64,15 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 			if err != nil {
 				return err
 			}
-			res, err := build.Run(cmd.Context(), build.Options{
+			var output *pipeline.Output
+			if noBuild {
+				if output, err = readOutput(c, out); err != nil {
+					return err
+				}
+			}
+			res, err := pipeline.Run(cmd.Context(), pipeline.Options{
 				CodeDir: c.dir, OutDir: out, ConfigRepo: c.configRepo, USN: c.usn, Branch: c.branch, Regions: c.regions,
-				Validator: v, ConfigChecks: []build.ConfigCheck{envs.TodoFindings}, Getenv: e.getenv, Stderr: e.stderr,
+				Validator: v, ConfigChecks: []pipeline.ConfigCheck{envs.TodoFindings}, Getenv: e.getenv, Stderr: e.stderr,
 				ManifestsDir: o.ManifestsDir, ReadConfigFiles: []string{RegionsFile}, ValidateOnly: noBuild,
 				Tool: "cac " + toolVersion(),
 			})
@@ -78,7 +84,10 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 			if err != nil {
 				return err
 			}
-			o.USN, o.OutDir, o.Regions = c.usn, (build.Options{CodeDir: c.dir, OutDir: out}).OutPath(), res.Report.Regions
+			if !noBuild {
+				output = &res.Output
+			}
+			o.USN, o.Output, o.Regions = c.usn, output, res.Report.Regions
 			o.Token = firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...)...)
 			o.Getenv = e.getenv
 			o.Stderr = e.stderr
@@ -130,7 +139,7 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 	f.StringVar(&o.PathTemplate, "path-template", "envs/{region}/{usn}", "where a service's files go in the GitOps repo")
 	f.StringVar(&o.ManifestsDir, "manifests-dir", "deploy", "rendered `DIR` holding Kubernetes manifests; every other rendered file goes into the ConfigMap")
 	f.StringArrayVar(&o.AgeRecipients, "age-recipient", nil, "age public key to encrypt secrets for (repeatable; default: .sops.yaml in the GitOps repo)")
-	f.StringVar(&out, "out", build.DefaultOut, "the build output `DIR`, relative to the code dir")
+	f.StringVar(&out, "out", "", "the build output `DIR`, relative to the code dir (default output/cac/<usn>, as cac build)")
 	f.BoolVar(&noBuild, "no-build", false, "publish the existing output of cac build instead of rendering")
 	f.BoolVar(&o.NoPrune, "no-prune", false, "keep files in the GitOps repo that are no longer rendered")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the diff of what would change; push nothing")

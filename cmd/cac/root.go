@@ -227,6 +227,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newPublishCmd(c, e),
 		newServeCmd(c, e),
 		newEnvCmd(c, e), newRegionCmd(c, e), newSubenvCmd(c, e),
+		newSecretCmd(e),
 	)
 	return root
 }

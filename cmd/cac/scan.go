@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/scan"
 )
@@ -97,7 +97,7 @@ findings as accepted. Exit 1 when new errors are found.`,
 	f.StringVar(&baseline, "baseline", "", "accept the findings listed in `FILE`; only new ones fail")
 	f.StringVar(&writeBaseline, "write-baseline", "", "write every current finding to `FILE` as accepted, then exit 0")
 	f.StringSliceVar(&exclude, "exclude", nil, "skip files or directories matching `GLOB` (repeatable): '*_test.go', 'testdata/**'")
-	f.StringVar(&out, "out", build.DefaultOut, "cac build's output `DIR`, never scanned")
+	f.StringVar(&out, "out", pipeline.DefaultOut, "cac build's output `DIR`, never scanned")
 	return cmd
 }
 
@@ -115,7 +115,7 @@ func fromConfigRepo(cmd *cobra.Command, c *common, e env, opt *scan.Options) err
 	if err != nil {
 		return err
 	}
-	res, err := build.Run(cmd.Context(), build.Options{CodeDir: c.dir, ConfigRepo: c.configRepo, USN: c.usn,
+	res, err := pipeline.Run(cmd.Context(), pipeline.Options{CodeDir: c.dir, ConfigRepo: c.configRepo, USN: c.usn,
 		Branch: c.branch, Getenv: e.getenv, Stderr: e.stderr, ValidateOnly: true})
 	if err != nil {
 		if res != nil && len(res.Findings) > 0 {

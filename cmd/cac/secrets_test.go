@@ -13,11 +13,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 // seeded secrets: values at secret leaves of the standard, and tokens. None may appear in anything
@@ -34,6 +36,8 @@ var seeded = []string{
 	"tok-SEED-std-11",                  // a token in the URL of a standard
 	"tok-SEED-reg-12",                  // a token in the query of a registry URL
 	"s3cr3t-SEED-13", "s3cr3t-SEED-14", // passwords in per-region files that cac import turns into values
+	"s3cr3t-SEED-15", "s3cr3t-SEED-17", // SOPS-encrypted secrets (main, feature)
+	"ip-SEED-16", // a SOPS-encrypted value the standard does not mark secret
 }
 
 const secretStandard = `db:
@@ -50,14 +54,32 @@ func TestNoSecretLeaks(t *testing.T) {
 	work := t.TempDir()
 	t.Chdir(work) // -C changes the directory of the process; restored after the test
 	git := filepath.Join(work, "git")
+	sopsID, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypted := func(password string) string { // service enc's region file, encrypted like sops does
+		keys, err := sops.ParseKeys(sopsID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sops.Set("enc/sg.yaml", []byte("db: {ip: ip-SEED-16, password: "+password+"}\n"), []string{"db", "password"}, password,
+			sops.SetOptions{Keys: keys, Now: time.Now(), Rule: &sops.Rule{Rules: sops.Rules{EncryptedRegex: "^(ip|password)$"}, Recipients: []string{sopsID.Recipient().String()}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
 	gitfixture.Bare(t, git, "cfg", map[string]map[string]string{
 		"main": {
+			"enc/sg.yaml":  encrypted("s3cr3t-SEED-15"),
 			"user/sg.yaml": "db: {ip: 10.0.0.1, password: s3cr3t-SEED-1}\n",
 			"user/us.yaml": "db: {ip: 10.1.0.1, password: s3cr3t-SEED-2}\n",
 			"bad/sg.yaml":  "db:\n  ip: 10.0.0.1\n  password: S3CR3T-SEED-4!\n  apikey: s3cr3t-SEED-6\n",
 			"bad/us.yaml":  "db:\n  ip: 10.1.0.1\n  password: changeme-SEED-5\n",
 		},
 		"feature": {
+			"enc/sg.yaml":  encrypted("s3cr3t-SEED-17"),
 			"user/sg.yaml": "db: {ip: 10.0.0.1, password: s3cr3t-SEED-3}\n",
 			"user/us.yaml": "db: {ip: 10.1.0.2, password: s3cr3t-SEED-2}\n",
 		},
@@ -93,7 +115,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	cfgURL := srv.RepoURL("cfg")
 	userinfoURL := strings.Replace(urlSrv.RepoURL("cfg"), "http://", "http://tok-SEED-user-10:tok-SEED-url-8@", 1)
 	badURL := strings.Replace(urlSrv.RepoURL("cfg"), "http://", "http://x:tok-SEED-bad-9@", 1)
-	vars := map[string]string{"CAC_GIT_TOKEN": "tok-SEED-env-7", "CAC_BRANCH": "main", "CAC_STANDARD": std, "NO_COLOR": "1"}
+	vars := map[string]string{"CAC_GIT_TOKEN": "tok-SEED-env-7", "CAC_BRANCH": "main", "CAC_STANDARD": std, "NO_COLOR": "1", "SOPS_AGE_KEY": sopsID.String()}
+	noKey := map[string]string{"SOPS_AGE_KEY": ""}
 
 	type run struct {
 		args []string
@@ -110,6 +133,10 @@ func TestNoSecretLeaks(t *testing.T) {
 			run{args: append([]string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user"}, f...)},
 			run{args: append([]string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "bad"}, f...), exit: 1},
 			run{args: append([]string{"-C", code, "scan", "--config-repo", cfgURL, "--usn", "user"}, f...)},
+			// SOPS-encrypted region files: decrypted in memory; without a key, exit 2
+			run{args: append([]string{"-C", code, "build", "--config-repo", cfgURL, "--usn", "enc"}, f...)},
+			run{args: append([]string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "enc"}, f...)},
+			run{args: append([]string{"-C", code, "build", "--config-repo", cfgURL, "--usn", "enc"}, f...), env: noKey, exit: 2},
 			run{args: append([]string{"-C", svc, "import", "--pattern", "conf/app.{region}.toml", "--config-dir", imported, "--usn", "user", "--dry-run"}, f...)},
 		)
 	}
@@ -132,6 +159,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "user", "--config-repo", cfgURL}},
 		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "user", "--config-repo", cfgURL, "--format", "json"}},
 		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "bad", "--config-repo", cfgURL}},
+		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "enc", "--config-repo", cfgURL, "--format", "json"}},
 		run{args: []string{"-C", code, "env", "list", "--config-repo", cfgURL, "--format", "json"}},
 		run{args: []string{"-C", svc, "import", "--pattern", "conf/app.{region}.toml", "--config-dir", imported, "--usn", "user"}},
 	)
@@ -141,6 +169,10 @@ func TestNoSecretLeaks(t *testing.T) {
 				"--base", "main", "--branch", "feature", "--format", format}},
 			run{args: []string{"-C", code, "diff", "--code-repo", filepath.Join(git, "code.git"), "--config-repo", cfgURL, "--usn", "bad",
 				"--base", "main", "--branch", "main", "--format", format}, exit: 1},
+			run{args: []string{"-C", code, "diff", "--code-repo", filepath.Join(git, "code.git"), "--config-repo", cfgURL, "--usn", "enc",
+				"--base", "main", "--branch", "feature", "--format", format}},
+			run{args: []string{"-C", code, "diff", "--code-repo", filepath.Join(git, "code.git"), "--config-repo", cfgURL, "--usn", "enc",
+				"--base", "main", "--branch", "feature", "--format", format}, env: noKey},
 		)
 	}
 
@@ -200,7 +232,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 	// Files cac wrote: the report and anything else outside the rendered region dirs, and the
 	// config repo cache's git metadata (its work tree is the config repo: secrets are expected).
-	out := filepath.Join(code, "output", "cac")
+	out := filepath.Join(code, "output", "cac", "user") // builds with --usn user write here
 	if _, err := os.Stat(filepath.Join(out, "cac-report.json")); err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/forge"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/review"
 	"github.com/cacproj/cac/pkg/serve"
 )
@@ -119,7 +119,7 @@ type reviewRunner struct {
 }
 
 // loadStandard reads --standard and --registry: the validator and the secret finder of a run.
-func loadStandard(ctx context.Context, c *common) (build.Validator, review.SecretFinder, error) {
+func loadStandard(ctx context.Context, c *common) (pipeline.Validator, review.SecretFinder, error) {
 	v, err := loadValidator(ctx, c)
 	if err != nil {
 		return nil, nil, err

@@ -18,6 +18,7 @@ func newSubenvCmd(c *common, e env) *cobra.Command {
 
 func newSubenvCreateCmd(c *common, e env) *cobra.Command {
 	o := envs.SubenvOptions{}
+	var out string
 	cmd := &cobra.Command{
 		Use:   "create NAME --base REGION --services a,b",
 		Short: "Generate a sub-environment's workloads and its Istio routing from the base region's manifests",
@@ -43,6 +44,11 @@ on its outgoing calls (OpenTelemetry baggage, or a small middleware), or request
 				return cacerr.Usage("cac subenv create needs --base REGION")
 			}
 			o.Name = args[0]
+			output, err := readOutput(c, out)
+			if err != nil {
+				return err
+			}
+			o.Output = output
 			rep, err := envs.CreateSubenv(o)
 			if err != nil {
 				return err
@@ -55,7 +61,7 @@ on its outgoing calls (OpenTelemetry baggage, or a small middleware), or request
 	f.StringSliceVar(&o.Services, "services", nil, "services to deploy in the sub-environment, comma-separated")
 	f.StringVar(&o.Header, "header", envs.DefaultHeader, "request header whose value NAME routes to the sub-environment")
 	f.IntVar(&o.Weight, "weight", 0, "also route `N`% of requests without the header to the sub-environment")
-	f.StringVar(&o.Out, "out", "output/cac", "cac build output `DIR` holding <out>/REGION/")
+	f.StringVar(&out, "out", "", "cac build output `DIR` holding <out>/REGION/ (default: found like cac select finds it)")
 	f.StringVar(&o.Dest, "dest", "", "write to `DIR` (default output/subenv/NAME)")
 	return cmd
 }

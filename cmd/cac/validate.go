@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/stdsource"
@@ -42,7 +42,7 @@ func openStandard(ctx context.Context, c *common) (*standard.Standard, error) {
 }
 
 // loadValidator returns the validator for --standard and --registry.
-func loadValidator(ctx context.Context, c *common) (build.Validator, error) {
+func loadValidator(ctx context.Context, c *common) (pipeline.Validator, error) {
 	std, err := openStandard(ctx, c)
 	if err != nil {
 		return nil, err
@@ -82,10 +82,10 @@ rule and what to do. A secret's value is never printed.`,
 			if err != nil {
 				return err
 			}
-			res, err := build.Run(cmd.Context(), build.Options{
+			res, err := pipeline.Run(cmd.Context(), pipeline.Options{
 				CodeDir: c.dir, ConfigRepo: c.configRepo, USN: c.usn, Branch: c.branch, Regions: c.regions,
 				Validator: v, Getenv: e.getenv, Stderr: e.stderr, ValidateOnly: true, Fetch: configrepo.Options{Budget: budgetOption(c.fetchBudget)},
-				ConfigChecks: []build.ConfigCheck{envs.TodoFindings},
+				ConfigChecks: []pipeline.ConfigCheck{envs.TodoFindings},
 			})
 			recordBuild(e, res)
 			if res != nil && (len(res.Findings) > 0 || c.format != "text") {

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/cacproj/cac/pkg/diff"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 func main() {
@@ -25,15 +26,15 @@ func main() {
 }
 
 func run(baseDir, headDir string) error {
-	base, err := diff.TreeFromDir(baseDir)
+	base, err := pipeline.ReadOutput(baseDir)
 	if err != nil {
 		return err
 	}
-	head, err := diff.TreeFromDir(headDir)
+	head, err := pipeline.ReadOutput(headDir)
 	if err != nil {
 		return err
 	}
-	r := diff.Compute(base, head, diff.Options{})
+	r := diff.Compute(base.Tree.Contents(), head.Tree.Contents(), diff.Options{})
 	w := bufio.NewWriter(os.Stdout)
 	if err := diff.WriteText(w, r, false); err != nil {
 		return err

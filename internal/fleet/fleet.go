@@ -5,9 +5,10 @@ package fleet
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 // Lines is the length of every generated file.
@@ -54,22 +55,22 @@ func content(region string, svc, file, changed int) []byte {
 	return []byte(sb.String())
 }
 
-// Write writes the trees of Trees under dir/base and dir/head, laid out like `cac build` output
-// (<dir>/<side>/<region>/<path>), and returns the two dirs.
+// Write writes the trees of Trees under dir/base and dir/head as `cac build` output dirs
+// (<dir>/<side>/<region>/<path> and the build report, through pipeline.WriteOutput) and returns
+// the two dirs.
 func Write(dir string, services, regions, files int, changedPct float64) (baseDir, headDir string, err error) {
 	base, head := Trees(services, regions, files, changedPct)
 	baseDir, headDir = filepath.Join(dir, "base"), filepath.Join(dir, "head")
 	for side, t := range map[string]map[string]map[string][]byte{baseDir: base, headDir: head} {
+		tree := pipeline.Tree{}
 		for region, fs := range t {
 			for path, b := range fs {
-				p := filepath.Join(side, region, filepath.FromSlash(path))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					return "", "", fmt.Errorf("write fleet: %w", err)
-				}
-				if err := os.WriteFile(p, b, 0o644); err != nil {
-					return "", "", fmt.Errorf("write fleet: %w", err)
-				}
+				tree.Add(region, path, pipeline.File{Data: b, Mode: 0o644})
 			}
+		}
+		rep := &pipeline.Report{Outcome: pipeline.OutcomeSuccess, Regions: tree.Regions(), Files: tree.FileReports()}
+		if err := pipeline.WriteOutput(side, &pipeline.Output{Tree: tree, Report: rep}); err != nil {
+			return "", "", fmt.Errorf("write fleet: %w", err)
 		}
 	}
 	return baseDir, headDir, nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cacproj/cac/internal/fleet"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 // BenchmarkDiffFleet diffs two trees of 300 services × 16 regions × 10 files (40 lines each),
@@ -47,15 +48,15 @@ func BenchmarkDiffFleetDisk(b *testing.B) {
 	b.Run("cac", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			base, err := TreeFromDir(baseDir)
+			base, err := pipeline.ReadOutput(baseDir)
 			if err != nil {
 				b.Fatal(err)
 			}
-			head, err := TreeFromDir(headDir)
+			head, err := pipeline.ReadOutput(headDir)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := WriteText(io.Discard, Compute(base, head, Options{}), false); err != nil {
+			if err := WriteText(io.Discard, Compute(base.Tree.Contents(), head.Tree.Contents(), Options{}), false); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,58 +6,15 @@ package diff
 import (
 	"cmp"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
-// Tree is a rendered config tree: region → output file path (forward slashes) → content.
+// Tree is a rendered config tree: region → output file path (forward slashes) → content
+// (pipeline.Tree.Contents gives it).
 type Tree map[string]map[string][]byte
-
-// ReportFile is the build report `cac build` writes at the top of its output dir; TreeFromDir skips it.
-const ReportFile = "cac-report.json"
-
-// TreeFromDir reads a `cac build` output dir laid out as <dir>/<region>/<path>.
-func TreeFromDir(dir string) (Tree, error) {
-	t := Tree{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		region, path, ok := strings.Cut(rel, "/")
-		if !ok {
-			if rel == ReportFile {
-				return nil
-			}
-			return fmt.Errorf("%s: a file at the top of a build output dir (want <region>/<path>)", rel)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if t[region] == nil {
-			t[region] = map[string][]byte{}
-		}
-		t[region][path] = b
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read rendered tree %s: %w", dir, err)
-	}
-	return t, nil
-}
 
 // Secret is a secret value's config path and its value on each side. Every occurrence of either
 // value is replaced by a token before diffing; a changed value reads "<secret PATH: changed>" on
@@ -71,6 +28,9 @@ type Secret struct {
 	Path       string
 	Region     string
 	Base, Head string
+	// NotCompared: the values are ciphertext (no key to decrypt them); both sides read
+	// "<secret PATH: encrypted, not compared>".
+	NotCompared bool
 }
 
 // Options tune Compute.
@@ -217,7 +177,11 @@ func maskers(secrets []Secret, region string) (base, head func(string) string) {
 	for _, s := range secrets {
 		tok := "<secret " + s.Path + ">"
 		headTok := tok
-		if s.Base != s.Head {
+		switch {
+		case s.NotCompared:
+			tok = "<secret " + s.Path + ": encrypted, not compared>"
+			headTok = tok
+		case s.Base != s.Head:
 			headTok = "<secret " + s.Path + ": changed>"
 		}
 		own := s.Region != "" && s.Region == region

@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,35 +123,5 @@ func TestComputeStatuses(t *testing.T) {
 	same := Compute(base, base, Options{})
 	if same.Changed() || same.Summary() != "No change to the rendered config" {
 		t.Errorf("identical trees: changed=%v summary=%q", same.Changed(), same.Summary())
-	}
-}
-
-func TestTreeFromDir(t *testing.T) {
-	dir := t.TempDir()
-	write := func(rel, s string) {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("cac-report.json", "{}")
-	write("eu-west/conf/app.toml", "a")
-	write("us-east/deploy/k8s/cm.yaml", "b")
-	tr, err := TreeFromDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tr) != 2 || string(tr["eu-west"]["conf/app.toml"]) != "a" || string(tr["us-east"]["deploy/k8s/cm.yaml"]) != "b" {
-		t.Errorf("tree %v", tr)
-	}
-	write("stray.txt", "x")
-	if _, err := TreeFromDir(dir); err == nil || !strings.Contains(err.Error(), "stray.txt") {
-		t.Errorf("stray top-level file: err = %v", err)
-	}
-	if _, err := TreeFromDir(filepath.Join(dir, "missing")); err == nil {
-		t.Error("missing dir: no error")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 // SubenvLabel marks the pods of a sub-environment (value: its name) and of the base (value: BaseSubset).
@@ -35,7 +35,9 @@ type SubenvOptions struct {
 	// Weight > 0 also sends Weight% of the requests without the header to the sub-environment
 	// (a canary); the header match always routes 100% to it.
 	Weight int
-	Out    string // cac build output dir: manifests are read from <Out>/<Base>/**/deploy/**.yaml
+	// Output is the cac build output (pipeline.ReadOutput): the manifests are its Base region's
+	// files under a deploy/ directory, **/deploy/**.yaml.
+	Output *pipeline.Output
 	Dest   string // where to write; default SubenvDir(Name)
 }
 
@@ -67,7 +69,7 @@ var (
 )
 
 type manifest struct {
-	file string // slash path below <Out>/<Base>
+	file string // slash path below the region
 	doc  *yaml.Node
 }
 
@@ -107,8 +109,8 @@ func PlanSubenv(o SubenvOptions) (*SubenvReport, map[string][]byte, error) {
 	if o.Dest == "" {
 		o.Dest = SubenvDir(o.Name)
 	}
-	root := filepath.Join(o.Out, o.Base)
-	ms, err := readManifests(root)
+	root := path.Join(filepath.ToSlash(o.Output.Dir), o.Base)
+	ms, err := readManifests(o.Output, o.Base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +153,7 @@ func PlanSubenv(o SubenvOptions) (*SubenvReport, map[string][]byte, error) {
 	}
 	if len(missing) > 0 {
 		return nil, nil, cacerr.Usage("services not found in %s: %s (no Deployment or StatefulSet named so or labelled app=<name> under deploy/)",
-			filepath.ToSlash(root), strings.Join(missing, ", "))
+			root, strings.Join(missing, ", "))
 	}
 	out := map[string][]byte{}
 	for _, f := range sortedKeys(copies) {
@@ -170,43 +172,33 @@ func PlanSubenv(o SubenvOptions) (*SubenvReport, map[string][]byte, error) {
 	return rep, out, nil
 }
 
-func readManifests(root string) ([]manifest, error) {
-	if st, err := os.Stat(root); err != nil || !st.IsDir() {
-		return nil, cacerr.Usage("no rendered manifests of the base region: %s is not a directory (run cac build first, or check --out and --base)", filepath.ToSlash(root))
+// readManifests decodes the YAML documents of region's rendered manifests (**/deploy/**.yaml).
+func readManifests(out *pipeline.Output, region string) ([]manifest, error) {
+	if len(out.Tree[region]) == 0 {
+		return nil, cacerr.Usage("no rendered manifests of the base region: %s has no region %s (built: %s; run cac build first, or check --out and --base)",
+			filepath.ToSlash(out.Dir), region, strings.Join(out.Tree.Regions(), ", "))
 	}
 	var ms []manifest
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
+	for _, rel := range out.Tree.Paths(region) {
 		ext := path.Ext(rel)
 		if (ext != ".yaml" && ext != ".yml") || !strings.Contains("/"+rel, "/deploy/") {
-			return nil
+			continue
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		dec := yaml.NewDecoder(f)
+		f, _ := out.Tree.File(region, rel)
+		dec := yaml.NewDecoder(bytes.NewReader(f.Data))
 		for {
 			var doc yaml.Node
 			err := dec.Decode(&doc)
 			if errors.Is(err, io.EOF) {
-				return nil
+				break
 			}
 			if err != nil {
-				return fmt.Errorf("%s: %w", rel, err)
+				return nil, cacerr.Usage("read manifests: %s: %w", rel, err)
 			}
 			if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
 				ms = append(ms, manifest{file: rel, doc: &doc})
 			}
 		}
-	})
-	if err != nil {
-		return nil, cacerr.Usage("read manifests: %w", err)
 	}
 	return ms, nil
 }

@@ -14,6 +14,7 @@ import (
 	k8syaml "sigs.k8s.io/yaml"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 const baseManifests = `apiVersion: apps/v1
@@ -52,19 +53,13 @@ spec:
       - {name: app, image: reg/order:7}
 `
 
-func subenvOut(t *testing.T) string {
+func subenvOut(t *testing.T) *pipeline.Output {
 	t.Helper()
-	out := t.TempDir()
-	p := filepath.Join(out, "sg", "deploy", "app.yaml")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(baseManifests), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	tree := pipeline.Tree{}
+	tree.Add("sg", "deploy/app.yaml", pipeline.File{Data: []byte(baseManifests), Mode: 0o644})
 	// a rendered config file that is not a manifest: ignored
-	os.WriteFile(filepath.Join(out, "sg", "app.yaml"), []byte("kind: Deployment\nmetadata: {name: user}\n"), 0o644)
-	return out
+	tree.Add("sg", "app.yaml", pipeline.File{Data: []byte("kind: Deployment\nmetadata: {name: user}\n"), Mode: 0o644})
+	return &pipeline.Output{Dir: "output/cac", Tree: tree, Report: &pipeline.Report{Outcome: pipeline.OutcomeSuccess, Regions: []string{"sg"}, Files: tree.FileReports()}}
 }
 
 // docs splits a YAML stream as written by yaml.v3.
@@ -110,7 +105,7 @@ func strictVS(t *testing.T, data []byte, vs *networking.VirtualService) {
 
 func TestPlanSubenvIstio(t *testing.T) {
 	out := subenvOut(t)
-	rep, files, err := PlanSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user", "order"}, Header: "X-MSE-Tag", Weight: 10, Out: out})
+	rep, files, err := PlanSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user", "order"}, Header: "X-MSE-Tag", Weight: 10, Output: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +156,7 @@ func TestPlanSubenvIstio(t *testing.T) {
 	}
 
 	// without --weight: one route to base for the rest
-	_, files, err = PlanSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Out: out})
+	_, files, err = PlanSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Output: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +174,12 @@ func TestSubenvRefusals(t *testing.T) {
 		o   SubenvOptions
 		err string
 	}{
-		{SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user", "pay"}, Out: out}, "services not found in "},
-		{SubenvOptions{Name: "base", Base: "sg", Services: []string{"user"}, Out: out}, `sub-environment name "base"`},
-		{SubenvOptions{Name: "Feat_1", Base: "sg", Services: []string{"user"}, Out: out}, `sub-environment name "Feat_1"`},
-		{SubenvOptions{Name: "feat", Base: "eu", Services: []string{"user"}, Out: out}, "no rendered manifests of the base region"},
-		{SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Weight: 101, Out: out}, "--weight 101"},
-		{SubenvOptions{Name: "feat", Base: "sg", Out: out}, "--services"},
+		{SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user", "pay"}, Output: out}, "services not found in "},
+		{SubenvOptions{Name: "base", Base: "sg", Services: []string{"user"}, Output: out}, `sub-environment name "base"`},
+		{SubenvOptions{Name: "Feat_1", Base: "sg", Services: []string{"user"}, Output: out}, `sub-environment name "Feat_1"`},
+		{SubenvOptions{Name: "feat", Base: "eu", Services: []string{"user"}, Output: out}, "no rendered manifests of the base region"},
+		{SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Weight: 101, Output: out}, "--weight 101"},
+		{SubenvOptions{Name: "feat", Base: "sg", Output: out}, "--services"},
 	} {
 		if _, _, err := PlanSubenv(tc.o); err == nil || !strings.Contains(err.Error(), tc.err) || cacerr.ExitCode(err) != 2 {
 			t.Errorf("%+v: %v", tc.o, err)
@@ -198,7 +193,7 @@ func TestCreateDeleteSubenv(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dest, "stale"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CreateSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Out: out, Dest: dest}); err != nil {
+	if _, err := CreateSubenv(SubenvOptions{Name: "feat", Base: "sg", Services: []string{"user"}, Output: out, Dest: dest}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"deploy/app.yaml", "istio/user.yaml"} {

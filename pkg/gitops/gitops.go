@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +27,8 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 // Options configure Publish.
@@ -39,8 +41,8 @@ type Options struct {
 	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
 	PathTemplate string
 	USN          string
-	OutDir       string   // output of `cac build`: <OutDir>/<region>/<path> and <OutDir>/cac-report.json
-	Regions      []string // default: the regions of cac-report.json, else every directory of OutDir
+	Output       *pipeline.Output // what `cac build` rendered: pipeline.Run's result, or pipeline.ReadOutput
+	Regions      []string         // default: the regions of the build report, else of the tree
 	// ManifestsDir is the rendered directory holding Kubernetes manifests (default deploy).
 	ManifestsDir string
 	// Secrets lists, per region, the secret values of the service; a rendered file containing one goes
@@ -93,39 +95,29 @@ type FileChange struct {
 	Op   string // add, modify, delete
 }
 
-type buildInfo struct {
-	codeCommit, configCommit string
-	regions                  []string
-}
-
 // Publish writes the service's rendered output into the GitOps repo and pushes one commit.
 func Publish(ctx context.Context, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	info, err := readBuildInfo(filepath.Join(o.OutDir, "cac-report.json"))
-	if err != nil {
-		return nil, err
-	}
-	regions := o.Regions
+	out := o.Output
+	regions := slices.Clone(o.Regions)
 	if len(regions) == 0 {
-		regions = info.regions
+		regions = slices.Clone(out.Report.Regions)
 	}
 	if len(regions) == 0 {
-		if regions, err = listDirs(o.OutDir); err != nil {
-			return nil, err
-		}
+		regions = out.Tree.Regions()
 	}
 	if len(regions) == 0 {
-		return nil, cacerr.Usage("no region to publish in %s; run cac build first", o.OutDir)
+		return nil, cacerr.Usage("no region to publish in %s; run cac build first", outputName(out))
 	}
 	sort.Strings(regions)
 	var plans []*regionPlan
 	for _, r := range regions {
-		if fi, err := os.Stat(filepath.Join(o.OutDir, r)); err != nil || !fi.IsDir() {
-			return nil, cacerr.Usage("region %s has no rendered output in %s; run cac build for it", r, o.OutDir)
+		if len(out.Tree[r]) == 0 {
+			return nil, cacerr.Usage("region %s has no rendered output in %s; run cac build for it", r, outputName(out))
 		}
-		p, err := planRegion(o.OutDir, r, o.USN, o.ManifestsDir, o.Secrets[r])
+		p, err := planRegion(out.Tree, r, o.USN, o.ManifestsDir, o.Secrets[r])
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +127,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &publisher{o: o, rem: rem, info: info, plans: plans}
+	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
 	backoff := o.Backoff
 	for attempt := 1; ; attempt++ {
 		res, err := p.attempt(ctx)
@@ -174,8 +166,11 @@ func (o *Options) defaults() error {
 	if o.USN == "" {
 		return cacerr.Usage("no service name (USN) to publish")
 	}
-	if o.OutDir == "" {
-		return cacerr.Usage("no build output directory")
+	if o.Output == nil || o.Output.Report == nil {
+		return cacerr.Usage("no build output to publish")
+	}
+	if u := o.Output.Report.USN; u != o.USN {
+		return cacerr.Usage("the build output in %s is service %q's, not %q's; build %s (or set --out to its output)", outputName(o.Output), u, o.USN, o.USN)
 	}
 	if o.PathTemplate == "" {
 		o.PathTemplate = "envs/{region}/{usn}"
@@ -210,10 +205,10 @@ func (o *Options) appPath(region string) string {
 }
 
 type publisher struct {
-	o     Options
-	rem   *gitremote.Remote
-	info  buildInfo
-	plans []*regionPlan
+	o      Options
+	rem    *gitremote.Remote
+	report *pipeline.Report
+	plans  []*regionPlan
 }
 
 // attempt clones the tip, writes our paths on it, commits and pushes. Each attempt starts from a fresh
@@ -344,9 +339,12 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 			secretPath := dir + "/" + fileSecret
 			recips := o.AgeRecipients
 			if len(recips) == 0 && sopsConfig != nil {
-				var err error
-				if recips, err = sopsConfigRecipients(sopsConfig, secretPath); err != nil {
+				rule, err := sops.ConfigRule(sopsConfig, secretPath)
+				if err != nil {
 					return nil, cacerr.Usage("GitOps repo %w", err)
+				}
+				if rule != nil {
+					recips = rule.Recipients
 				}
 			}
 			if len(recips) == 0 {
@@ -395,7 +393,7 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 }
 
 func (p *publisher) title() string {
-	return fmt.Sprintf("cac publish %s (code %s, config %s)", p.o.USN, short(p.info.codeCommit), short(p.info.configCommit))
+	return fmt.Sprintf("cac publish %s (code %s, config %s)", p.o.USN, short(p.report.CodeCommit), short(p.report.ConfigCommit))
 }
 
 func (p *publisher) message() string {
@@ -409,7 +407,7 @@ func (p *publisher) message() string {
 		regions[i] = pl.region
 	}
 	fmt.Fprintf(&b, "Cac-Usn: %s\nCac-Code-Commit: %s\nCac-Config-Commit: %s\nCac-Regions: %s\n",
-		p.o.USN, orNone(p.info.codeCommit), orNone(p.info.configCommit), strings.Join(regions, ","))
+		p.o.USN, orNone(p.report.CodeCommit), orNone(p.report.ConfigCommit), strings.Join(regions, ","))
 	if p.o.PipelineURL != "" {
 		fmt.Fprintf(&b, "Cac-Pipeline: %s\n", p.o.PipelineURL)
 	}
@@ -430,16 +428,3 @@ func orNone(s string) string {
 	return s
 }
 
-func listDirs(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, cacerr.Usage("read build output: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/pipeline"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -118,20 +118,17 @@ func writeFile(t testing.TB, path, content string) {
 	}
 }
 
-// buildOutput writes a `cac build` output dir: files per region (paths relative to the region).
-func buildOutput(t testing.TB, files map[string]map[string]string) string {
+// buildOutput is a `cac build` output: files per region (paths relative to the region).
+func buildOutput(t testing.TB, files map[string]map[string]string) *pipeline.Output {
 	t.Helper()
-	out := t.TempDir()
-	var regions []string
+	tree := pipeline.Tree{}
 	for r, fs := range files {
-		regions = append(regions, `"`+r+`"`)
 		for p, c := range fs {
-			writeFile(t, filepath.Join(out, r, p), c)
+			tree.Add(r, p, pipeline.File{Data: []byte(c), Mode: 0o644})
 		}
 	}
-	sort.Strings(regions)
-	writeFile(t, filepath.Join(out, "cac-report.json"), `{"code":{"commit":"c0ffee0123456789"},"configCommit":"abcdef0123456789","regions":[`+strings.Join(regions, ",")+`],"future":{"x":1}}`)
-	return out
+	return &pipeline.Output{Tree: tree, Report: &pipeline.Report{Outcome: pipeline.OutcomeSuccess,
+		CodeCommit: "c0ffee0123456789", ConfigCommit: "abcdef0123456789", Regions: tree.Regions(), Files: tree.FileReports()}}
 }
 
 func serviceFiles(usn, version string) map[string]string {
@@ -141,8 +138,10 @@ func serviceFiles(usn, version string) map[string]string {
 	}
 }
 
-func (g *gitopsRepo) options(usn, out string) Options {
-	return Options{RepoURL: g.url, Token: testToken, USN: usn, OutDir: out, Retries: 100, Backoff: 5 * time.Millisecond,
+// options publishes out as usn's build output.
+func (g *gitopsRepo) options(usn string, out *pipeline.Output) Options {
+	out.Report.USN = usn
+	return Options{RepoURL: g.url, Token: testToken, USN: usn, Output: out, Retries: 100, Backoff: 5 * time.Millisecond,
 		PipelineURL: "https://ci.example.com/p/1"}
 }
 
@@ -200,9 +199,9 @@ func TestPublishIdempotentAndPrune(t *testing.T) {
 	}
 
 	// conf/extra.ini is no longer rendered: it leaves the ConfigMap; a stale file in our dir goes too.
-	os.Remove(filepath.Join(out, "sg-prod", "conf", "extra.ini"))
-	os.Remove(filepath.Join(out, "sg-prod", "deploy", "deployment.yaml"))
-	writeFile(t, filepath.Join(out, "sg-prod", "deploy", "service.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: user\n")
+	delete(out.Tree["sg-prod"], "conf/extra.ini")
+	delete(out.Tree["sg-prod"], "deploy/deployment.yaml")
+	out.Tree.Add("sg-prod", "deploy/service.yaml", pipeline.File{Data: []byte("apiVersion: v1\nkind: Service\nmetadata:\n  name: user\n"), Mode: 0o644})
 	res, err = Publish(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +299,7 @@ func TestPublishConcurrent(t *testing.T) {
 	for i := range publishers {
 		usn := fmt.Sprintf("svc%02d", i)
 		for _, region := range []string{"eu", "us"} {
-			p, err := planRegion(buildOutput(t, map[string]map[string]string{region: serviceFiles(usn, fmt.Sprint(rounds))}), region, usn, "deploy", nil)
+			p, err := planRegion(buildOutput(t, map[string]map[string]string{region: serviceFiles(usn, fmt.Sprint(rounds))}).Tree, region, usn, "deploy", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -460,5 +459,19 @@ func TestPublishErrors(t *testing.T) {
 				t.Fatal("error shows the secret value")
 			}
 		})
+	}
+}
+
+// Another service's build output (a shared output dir clobbered by a concurrent build) is refused.
+func TestPublishRefusesOtherServicesOutput(t *testing.T) {
+	g := newGitopsRepo(t, map[string]string{"README.md": "gitops\n"})
+	o := g.options("cart", buildOutput(t, map[string]map[string]string{"eu": serviceFiles("cart", "1")}))
+	o.USN = "user"
+	_, err := Publish(context.Background(), o)
+	if !cacerr.Is(err, cacerr.KindUsage) || !strings.Contains(err.Error(), `is service "cart"'s, not "user"'s`) {
+		t.Fatalf("err = %v", err)
+	}
+	if g.commits(t) != 1 {
+		t.Fatal("published another service's output")
 	}
 }

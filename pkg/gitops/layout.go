@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -21,6 +19,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 // Files generated at the root of envs/<region>/<usn>/. Manifests keep their path under the manifests
@@ -60,36 +60,29 @@ type secretPlan struct {
 	data  map[string][]byte // key → content
 }
 
-// planRegion reads <outDir>/<region>/ and sorts its rendered files into manifests, the ConfigMap and
-// the Secret.
-func planRegion(outDir, region, usn, manifestsDir string, secrets []SecretValue) (*regionPlan, error) {
-	root := filepath.Join(outDir, region)
+// outputName names a build output in messages: its directory, when it was read from or written to one.
+func outputName(o *pipeline.Output) string {
+	if o.Dir == "" {
+		return "the rendered output"
+	}
+	return filepath.ToSlash(o.Dir)
+}
+
+// planRegion sorts the region's rendered files into manifests, the ConfigMap and the Secret.
+func planRegion(tree pipeline.Tree, region, usn, manifestsDir string, secrets []SecretValue) (*regionPlan, error) {
 	p := &regionPlan{region: region, files: map[string][]byte{}}
 	config := map[string][]byte{}
 	secret := map[string][]byte{}
 	keyOf := map[string]string{}
 	var secretFiles, manifests []string
 	hasKustomization := false
-	err := filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(root, full)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		data, err := os.ReadFile(full)
-		if err != nil {
-			return err
-		}
+	for _, rel := range tree.Paths(region) {
+		f, _ := tree.File(region, rel)
+		data := f.Data
 		secretPath := containsSecret(data, secrets)
 		if strings.HasPrefix(rel, manifestsDir+"/") {
 			if secretPath != "" {
-				return cacerr.Usage("region %s: manifest %s contains the secret value of %s; manifests are committed as-is, so reference the Secret %s-secret (or an env var from it) instead of the value", region, rel, secretPath, usn)
+				return nil, cacerr.Usage("region %s: manifest %s contains the secret value of %s; manifests are committed as-is, so reference the Secret %s-secret (or an env var from it) instead of the value", region, rel, secretPath, usn)
 			}
 			p.files[rel] = data
 			switch path.Base(rel) {
@@ -101,14 +94,14 @@ func planRegion(outDir, region, usn, manifestsDir string, secrets []SecretValue)
 			if ext := path.Ext(rel); ext == ".yaml" || ext == ".yml" || ext == ".json" {
 				manifests = append(manifests, rel)
 			}
-			return nil
+			continue
 		}
 		key := configKey(rel)
 		if len(key) > 253 || !configKeyRe.MatchString(key) {
-			return cacerr.Usage("region %s: config file %s cannot be a ConfigMap key (%q): keys may only use letters, digits, '-', '_' and '.', at most 253 characters; rename the template", region, rel, key)
+			return nil, cacerr.Usage("region %s: config file %s cannot be a ConfigMap key (%q): keys may only use letters, digits, '-', '_' and '.', at most 253 characters; rename the template", region, rel, key)
 		}
 		if other, dup := keyOf[key]; dup {
-			return cacerr.Usage("region %s: config files %s and %s both map to ConfigMap key %q; rename one", region, other, rel, key)
+			return nil, cacerr.Usage("region %s: config files %s and %s both map to ConfigMap key %q; rename one", region, other, rel, key)
 		}
 		keyOf[key] = rel
 		if secretPath != "" {
@@ -117,13 +110,6 @@ func planRegion(outDir, region, usn, manifestsDir string, secrets []SecretValue)
 		} else {
 			config[key] = data
 		}
-		return nil
-	})
-	if err != nil {
-		if cacerr.Is(err, cacerr.KindUsage) {
-			return nil, err
-		}
-		return nil, cacerr.Usage("read rendered output of region %s: %w", region, err)
 	}
 	var resources []string
 	if hasKustomization {
@@ -277,7 +263,7 @@ func (s *secretPlan) secretFile(recipients []string, token string, old []byte) (
 	if err != nil {
 		return nil, err
 	}
-	return sopsEncrypt(doc, recipients, time.Now())
+	return sops.EncryptSecret(doc, recipients, time.Now())
 }
 
 func oldFingerprint(old []byte) string {

@@ -78,7 +78,8 @@ func TestPublishSecrets(t *testing.T) {
 	// A changed secret value is re-encrypted, with explicit recipients this time.
 	files["conf/db.toml"] = "host = \"db\"\npassword = \"" + secrets[0] + "-v2\"\n"
 	out2 := buildOutput(t, map[string]map[string]string{"eu": files})
-	o.OutDir, o.AgeRecipients = out2, []string{id.Recipient().String()}
+	out2.Report.USN = o.USN
+	o.Output, o.AgeRecipients = out2, []string{id.Recipient().String()}
 	if res, err = Publish(context.Background(), o); err != nil || res.UpToDate {
 		t.Fatalf("publish changed secret: %+v %v", res, err)
 	}

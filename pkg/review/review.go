@@ -19,13 +19,14 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/cacproj/cac/pkg/build"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/diff"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -50,7 +51,7 @@ type Options struct {
 	Base         string   // target branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)
 	Head         string   // source branch (default: --branch, CI variables, else the checkout, as for build)
 	Regions      []string // only these regions in the diff (default: all)
-	Validator    build.Validator
+	Validator    pipeline.Validator
 	Secrets      SecretFinder
 	Fetch        configrepo.Options
 	Getenv       func(string) string
@@ -137,7 +138,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return res, err
 	}
 	res.Diff = diff.Compute(filter(baseTree, opt.Regions), filter(headTree, opt.Regions),
-		diff.Options{Context: opt.Context, Secrets: pairSecrets(baseSecrets, headSecrets)})
+		diff.Options{Context: opt.Context, Secrets: notCompared(pairSecrets(baseSecrets, headSecrets))})
 	return res, nil
 }
 
@@ -164,7 +165,8 @@ type findingsErr struct {
 func (f *findingsErr) Error() string { return f.err.Error() }
 func (f *findingsErr) Unwrap() error { return f.err }
 
-// renderSide builds one side: code at rev (branch name for the config repo), into a temp dir.
+// renderSide builds one side in memory: code at rev (branch name for the config repo), its
+// templates checked out into a temp dir.
 func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree, map[string]string, Side, error) {
 	side := Side{Name: displayName(branch)}
 	tmp, err := os.MkdirTemp("", "cac-review-")
@@ -183,10 +185,10 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	side.CodeCommit = commit
 	fo := opt.Fetch
 	fo.Stderr = opt.Stderr
-	res, err := build.Run(ctx, build.Options{
-		CodeDir: code, OutDir: filepath.Join(tmp, "out"), ConfigRepo: opt.ConfigRepo, USN: opt.USN,
+	res, err := pipeline.Run(ctx, pipeline.Options{
+		CodeDir: code, NoWrite: true, ConfigRepo: opt.ConfigRepo, USN: opt.USN,
 		Branch: branch, CodeCommit: commit, Validator: opt.Validator, Fetch: fo, Getenv: opt.Getenv,
-		Stderr: opt.Stderr,
+		Stderr: opt.Stderr, KeepEncrypted: true,
 	})
 	if res != nil && res.Report != nil {
 		r := res.Report
@@ -198,10 +200,6 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 		}
 		return nil, nil, side, err
 	}
-	tree, err := diff.TreeFromDir(filepath.Join(tmp, "out"))
-	if err != nil {
-		return nil, nil, side, cacerr.Usage("read rendered output: %w", err)
-	}
 	secrets := map[string]string{} // "region:path" → value
 	if opt.Secrets != nil {
 		for region, v := range res.Values {
@@ -210,7 +208,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 			}
 		}
 	}
-	return tree, secrets, side, nil
+	return res.Tree.Contents(), secrets, side, nil
 }
 
 // checkoutTemplates writes the CacRegion_ templates of the code at rev into dir. With a remote code
@@ -367,4 +365,16 @@ func pairSecrets(base, head map[string]string) []diff.Secret {
 	}
 	slices.SortFunc(out, func(a, b diff.Secret) int { return strings.Compare(a.Path, b.Path) })
 	return out
+}
+
+// notCompared marks the secrets still encrypted on either side (the job holds no age identity, so
+// cac read the SOPS files as they are): their ciphertext changes with every encryption, so they
+// show as "encrypted, not compared" rather than as changed.
+func notCompared(secrets []diff.Secret) []diff.Secret {
+	for i, s := range secrets {
+		if sops.IsCiphertext(s.Base) || sops.IsCiphertext(s.Head) {
+			secrets[i].NotCompared = true
+		}
+	}
+	return secrets
 }

@@ -21,7 +21,7 @@ import (
 var (
 	leafAttrs = []string{"type", "required", "dict", "pattern", "excludePattern", "expr", "message",
 		"secret", "delivery", "generator", "description"}
-	mapAttrs = []string{"$mustAll", "$atLeastOne", "$key", "$whitelist", "$any", "$description"}
+	mapAttrs = []string{"$mustAll", "$atLeastOne", "$key", "$whitelist", "$any", "$description", "$encryptSecrets"}
 )
 
 // Load parses and checks a standard. name is used in positions (e.g. rules/standard.yaml). Every
@@ -47,13 +47,14 @@ func Load(name string, data []byte, opt LoadOptions) (*Standard, error) {
 	if err := l.err(); err != nil {
 		return nil, err
 	}
-	return &Standard{Name: name, root: root}, nil
+	return &Standard{Name: name, root: root, encryptSecrets: l.encryptSecrets}, nil
 }
 
 type loader struct {
-	name     string
-	opt      LoadOptions
-	problems []Problem
+	name           string
+	opt            LoadOptions
+	problems       []Problem
+	encryptSecrets bool // the root's $encryptSecrets
 }
 
 func (l *loader) err() error {
@@ -187,6 +188,12 @@ func (l *loader) mapping(path string, v *yaml.Node, ps []pair) *mapRule {
 			m.any = l.boolean(k.Value, val)
 		case "$description":
 			m.description = l.str(k.Value, val)
+		case "$encryptSecrets":
+			if path != "" {
+				l.problem(k, "$encryptSecrets applies to the whole standard; put it at the top level")
+				continue
+			}
+			l.encryptSecrets = l.boolean(k.Value, val)
 		case "*":
 			m.star = l.entry(join(path, "*"), val)
 		default:

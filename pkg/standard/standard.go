@@ -57,6 +57,8 @@ const (
 	RuleUSN            = "usn"
 	RuleWhitelist      = "whitelist"
 	RuleUnknownKey     = "unknown-key"
+	// RuleSecretPlaintext: with $encryptSecrets, a secret value stored in plain text.
+	RuleSecretPlaintext = "secret/plaintext"
 )
 
 // Rule is a leaf of the standard: the checks for one value.
@@ -120,6 +122,9 @@ type whitelist struct {
 type Standard struct {
 	Name string // display name used in messages, e.g. rules/standard.yaml
 	root *mapRule
+	// encryptSecrets ($encryptSecrets: true at the top level): a secret value stored in plain text
+	// in a region file is a finding (RuleSecretPlaintext).
+	encryptSecrets bool
 }
 
 // Walk calls fn for every leaf rule, in the standard's order, until fn returns false.
@@ -229,8 +234,9 @@ type SecretValue struct {
 	Value string // as inserted into templates (values.Node.Text)
 }
 
-// Secrets lists every value of v at a secret leaf (list items one by one), in the values' order,
-// for masking in diffs, comments and GitOps commits.
+// Secrets lists every value of v at a secret leaf (list items one by one), and every value stored
+// SOPS-encrypted wherever it is (an encrypted value is secret by definition), in the values'
+// order, for masking in diffs, comments and GitOps commits.
 func (s *Standard) Secrets(v *values.Node) []SecretValue {
 	var out []SecretValue
 	if v != nil {
@@ -241,15 +247,16 @@ func (s *Standard) Secrets(v *values.Node) []SecretValue {
 
 func collectSecrets(m *mapRule, n *values.Node, path string, out *[]SecretValue) {
 	if n.Kind != values.Map {
+		encryptedValues(n, path, out)
 		return
 	}
 	for _, k := range n.Keys {
 		e, child, p := m.child(k), n.Fields[k], join(path, k)
 		switch {
-		case e == nil:
+		case e == nil, e.leaf != nil && !e.leaf.Secret:
+			encryptedValues(child, p, out)
 		case e.m != nil:
 			collectSecrets(e.m, child, p, out)
-		case !e.leaf.Secret:
 		case child.Kind == values.Scalar:
 			*out = append(*out, SecretValue{Path: p, Value: child.Text()})
 		case child.Kind == values.List:
@@ -260,4 +267,18 @@ func collectSecrets(m *mapRule, n *values.Node, path string, out *[]SecretValue)
 			}
 		}
 	}
+}
+
+// encryptedValues adds the values at or below n that were stored encrypted.
+func encryptedValues(n *values.Node, path string, out *[]SecretValue) {
+	if n.Kind == values.Scalar && n.Encrypted {
+		*out = append(*out, SecretValue{Path: path, Value: n.Text()})
+		return
+	}
+	n.Walk(func(p string, v *values.Node) bool {
+		if v.Kind == values.Scalar && v.Encrypted {
+			*out = append(*out, SecretValue{Path: join(path, p), Value: v.Text()})
+		}
+		return true
+	})
 }

@@ -2,6 +2,7 @@ package standard
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -25,19 +26,20 @@ func (s *Standard) Validate(in Input) []report.Finding {
 	if root == nil {
 		root = &values.Node{Kind: values.Map, Fields: map[string]*values.Node{}}
 	}
-	v := &validator{in: in, root: root}
+	v := &validator{in: in, root: root, encryptSecrets: s.encryptSecrets}
 	v.mapping(s.root, root, "")
 	report.Sort(v.findings)
 	return v.findings
 }
 
 type validator struct {
-	in       Input
-	root     *values.Node
-	plain    map[string]any // root as plain Go values, built on first use by an expression
-	vm       vm.VM
-	warned   bool // the missing-registry warning was given
-	findings []report.Finding
+	in             Input
+	encryptSecrets bool
+	root           *values.Node
+	plain          map[string]any // root as plain Go values, built on first use by an expression
+	vm             vm.VM
+	warned         bool // the missing-registry warning was given
+	findings       []report.Finding
 }
 
 func (v *validator) add(pos report.Pos, path, rule, msg string) {
@@ -261,6 +263,12 @@ func (v *validator) leaf(r *Rule, n *values.Node, path string) {
 }
 
 func (v *validator) scalar(r *Rule, n *values.Node, path string) {
+	if r.Secret && v.encryptSecrets && !n.Encrypted {
+		v.plaintextSecret(n, path)
+	}
+	if n.Ciphertext {
+		return // still encrypted (no identity): nothing about its value can be checked
+	}
 	if r.Type != "" && !tagFits(r.Type, n.Tag) {
 		v.add(n.Pos, path, RuleType, withDescription(custom(r, typeMessage(r, n)), r))
 		return
@@ -424,4 +432,16 @@ func quotedFits(typ, text string) bool {
 		return text == "true" || text == "false"
 	}
 	return false
+}
+
+// plaintextSecret reports a secret stored in plain text while the standard has $encryptSecrets,
+// with the command that encrypts it in place.
+func (v *validator) plaintextSecret(n *values.Node, path string) {
+	file := strings.TrimSuffix(n.Pos.File, filepath.Ext(n.Pos.File))
+	leafPath := path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 && isIndex(path[i+1:]) {
+		leafPath = path[:i] // a list item: the command sets the whole value
+	}
+	v.add(n.Pos, path, RuleSecretPlaintext, fmt.Sprintf("the secret value is stored in plain text, and the standard requires secrets encrypted ($encryptSecrets); "+
+		"encrypt it in place with: cac secret set %s %s < value-file", file, leafPath))
 }

@@ -65,8 +65,18 @@ func Files(fsys fs.FS, usn, region string) []string {
 	return files
 }
 
+// Decrypter is a file system whose SOPS-encrypted region files Load decrypts in memory
+// (sops.FS). Decrypt returns data with every encrypted value replaced in place by its plaintext,
+// where those values start in the result, and findings for values that fail to authenticate; a
+// file that is not encrypted comes back unchanged.
+type Decrypter interface {
+	fs.FS
+	Decrypt(name string, data []byte) (plain []byte, encrypted []report.Pos, findings []report.Finding, err error)
+}
+
 // Load reads and layers a service's values for one region: _global/<region>.yaml under
-// <usn>/<region>.yaml. Findings report broken YAML; err reports files that could not be read.
+// <usn>/<region>.yaml. Findings report broken YAML; err reports files that could not be read (or
+// decrypted, when fsys is a Decrypter). Values decrypted are marked Encrypted.
 func Load(fsys fs.FS, usn, region string) (*Node, []report.Finding, error) {
 	var layers []*Node
 	var findings []report.Finding
@@ -75,13 +85,39 @@ func Load(fsys fs.FS, usn, region string) (*Node, []report.Finding, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("read %s: %w", f, err)
 		}
+		var encrypted []report.Pos
+		if d, ok := fsys.(Decrypter); ok {
+			var probs []report.Finding
+			if data, encrypted, probs, err = d.Decrypt(f, data); err != nil {
+				return nil, nil, err
+			}
+			findings = append(findings, probs...)
+		}
 		n, probs := Parse(f, data)
 		findings = append(findings, probs...)
 		if n != nil {
+			markEncrypted(n, encrypted)
 			layers = append(layers, n)
 		}
 	}
 	return Merge(layers...), findings, nil
+}
+
+// markEncrypted marks the scalars starting at the given positions as Encrypted.
+func markEncrypted(n *Node, at []report.Pos) {
+	if len(at) == 0 {
+		return
+	}
+	set := make(map[report.Pos]bool, len(at))
+	for _, p := range at {
+		set[p] = true
+	}
+	n.Walk(func(_ string, v *Node) bool {
+		if v.Kind == Scalar && set[v.Pos] {
+			v.Encrypted = true
+		}
+		return true
+	})
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -43,6 +44,10 @@ type Node struct {
 	Items  []*Node
 	Pos    report.Pos // where the value starts
 	KeyPos report.Pos // where the key naming this value is (zero for the root and list items)
+	// Encrypted marks a scalar stored SOPS-encrypted in its file: a secret whatever the standard
+	// says. Ciphertext marks one that is still encrypted (no identity was available): its Value is
+	// the ENC[...] text, which no check can judge.
+	Encrypted, Ciphertext bool
 }
 
 // Field returns the child named key of a mapping, or nil.
@@ -137,7 +142,32 @@ func Parse(file string, data []byte) (*Node, []report.Finding) {
 	}
 	c := converter{file: file}
 	n := c.convert(root, 0)
+	if sopsFile(n) {
+		stripSOPS(n)
+	}
 	return n, c.problems
+}
+
+// sopsMetadataKey is the top-level key of a SOPS-encrypted file's metadata.
+const sopsMetadataKey = "sops"
+
+// sopsFile reports whether the top level holds SOPS metadata: a sops mapping with a mac.
+func sopsFile(n *Node) bool {
+	m := n.Field(sopsMetadataKey)
+	return m != nil && m.Field("mac") != nil
+}
+
+// stripSOPS removes the metadata of a SOPS file and marks its values still encrypted
+// (ENC[AES256_GCM,...]) as Encrypted and Ciphertext.
+func stripSOPS(n *Node) {
+	delete(n.Fields, sopsMetadataKey)
+	n.Keys = slices.DeleteFunc(n.Keys, func(k string) bool { return k == sopsMetadataKey })
+	n.Walk(func(_ string, v *Node) bool {
+		if v.Kind == Scalar && strings.HasPrefix(v.Value, "ENC[AES256_GCM,") {
+			v.Encrypted, v.Ciphertext = true, true
+		}
+		return true
+	})
 }
 
 const (

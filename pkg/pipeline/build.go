@@ -1,4 +1,4 @@
-// Package build is the pipeline behind `cac build`:
+// Package pipeline is the pipeline behind `cac build`:
 //
 //	resolve  the code branch and commit (flag, CI variables, checkout)
 //	fetch    the config repo at the same-named branch (fallback: its default branch)
@@ -6,12 +6,13 @@
 //	validate the values against the standard
 //	discover the CacRegion_ templates of the code repo
 //	render   every template for every region, in parallel
-//	write    <out>/<region>/<path> and <out>/cac-report.json, all at once or not at all
+//	write    the rendered Tree and its Report to <out>/<region>/<path> and <out>/cac-report.json,
+//	         all at once or not at all (WriteOutput; ReadOutput reads it back)
 //
 // Steps add findings rather than stopping at the first. The pipeline stops after a gate step that
 // produced findings (broken values would only cause confusing render errors); validate and discover
 // are not gates, so a user sees validation, template and placeholder problems together.
-package build
+package pipeline
 
 import (
 	"context"
@@ -32,6 +33,7 @@ import (
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/render"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/values"
 )
 
@@ -46,7 +48,7 @@ type ConfigCheck func(fsys fs.FS, usn, region string) []report.Finding
 // Options configure a build. Zero values get DESIGN's defaults.
 type Options struct {
 	CodeDir    string   // the code repo root (default ".")
-	OutDir     string   // output dir, relative to CodeDir unless absolute (default output/cac)
+	OutDir     string   // output dir, relative to CodeDir unless absolute (default DefaultOutDir(USN))
 	ConfigRepo string   // URL or path of the config repo
 	USN        string   // the service's directory in the config repo ("" = repo root)
 	Branch     string   // --branch
@@ -69,23 +71,28 @@ type Options struct {
 	ReadConfigFiles []string
 	// ValidateOnly stops after validation: `cac validate`. Nothing is rendered or written.
 	ValidateOnly bool
+	// KeepEncrypted reads SOPS-encrypted region files as ciphertext when no age identity is
+	// available, instead of failing (cac diff in a pipeline that holds no key).
+	KeepEncrypted bool
+	// NoWrite renders into Result.Tree only; nothing is written to disk (the merge-request bot).
+	NoWrite bool
 }
 
-// Result is what a build produced; Report is also written as <out>/cac-report.json.
+// Result is what a build produced. Its Output (Tree and Report) is also written to the output dir,
+// unless Options.NoWrite; after ValidateOnly, the Tree is empty.
 type Result struct {
-	Report   *Report
+	Output
 	Findings []report.Finding
-	Outputs  []Output
 	Values   map[string]*values.Node // each region's effective values, as the standard sees them
 	// ConfigFiles holds the Options.ReadConfigFiles that exist in the config repo.
 	ConfigFiles map[string][]byte
 }
 
-// Output is one rendered file.
-type Output struct {
-	Region   string
-	Template *render.Template
-	Data     []byte
+// rendered is one template rendered for one region.
+type rendered struct {
+	region   string
+	template *render.Template
+	data     []byte
 }
 
 type state struct {
@@ -96,6 +103,7 @@ type state struct {
 	raw      map[string]*values.Node // effective values as in the config repo: what the standard checks
 	vals     map[string]*values.Node // raw plus the _cac built-ins: what templates see
 	tpls     []*render.Template
+	outs     []rendered // region-major, in template order
 	findings []report.Finding
 }
 
@@ -105,7 +113,7 @@ type step struct {
 	gate bool // stop after this step when there are findings
 }
 
-var pipeline = []step{
+var steps = []step{
 	{"resolve", resolve, true},
 	{"fetch", fetch, true},
 	{"load", load, true},
@@ -122,7 +130,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		opt.CodeDir = "."
 	}
 	if opt.OutDir == "" {
-		opt.OutDir = DefaultOut
+		opt.OutDir = DefaultOutDir(opt.USN)
 	}
 	if opt.Getenv == nil {
 		opt.Getenv = func(string) string { return "" }
@@ -142,13 +150,13 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err := checkNames(opt); err != nil {
 		return nil, err
 	}
-	st := &state{ctx: ctx, opt: opt, res: &Result{Report: &Report{Tool: opt.Tool, USN: opt.USN}}}
+	st := &state{ctx: ctx, opt: opt, res: &Result{Output: Output{Report: &Report{Tool: opt.Tool, USN: opt.USN}}}}
 	defer func() {
 		if st.config != nil {
 			st.config.Close()
 		}
 	}()
-	for _, s := range pipeline {
+	for _, s := range steps {
 		if opt.ValidateOnly && s.name == "discover" {
 			break
 		}
@@ -243,6 +251,10 @@ func fetch(st *state) error {
 	}
 	r := st.res.Report
 	r.ConfigRepo, r.ConfigBranch, r.ConfigFallback, r.ConfigCommit, r.Offline = cfg.URL, cfg.Branch, cfg.Fallback, cfg.Commit, cfg.Offline
+	r.Outcome = OutcomeSuccess
+	if cfg.Offline {
+		r.Outcome = OutcomeDegraded
+	}
 	return nil
 }
 
@@ -250,7 +262,12 @@ func load(st *state) error {
 	// configrepo's FS keeps every read inside the config repo: a region file that is a symlink to
 	// a file outside it (a secret on the build machine) is refused. It reads only the files asked
 	// for: <usn>/ and _global/, never the other services (docs/design.md §7).
-	fsys := st.config.FS
+	// SOPS-encrypted region files are decrypted in memory, with the identities sops would use.
+	keys, err := sops.KeysFromEnv(st.opt.Getenv)
+	if err != nil {
+		return cacerr.Usage("age identity: %w", err)
+	}
+	fsys := sops.NewFS(st.config.FS, keys, st.opt.KeepEncrypted)
 	all, err := values.Regions(fsys, st.opt.USN)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
@@ -318,7 +335,8 @@ func discover(st *state) error {
 	} else if rel, err := filepath.Rel(st.opt.CodeDir, out); err == nil {
 		out = filepath.ToSlash(rel)
 	}
-	tpls, findings, err := render.Discover(st.opt.CodeDir, []string{out})
+	// DefaultOut holds other services' outputs too, which their builds may be swapping right now.
+	tpls, findings, err := render.Discover(st.opt.CodeDir, []string{out, DefaultOut})
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
 	}
@@ -347,7 +365,7 @@ func discover(st *state) error {
 // annotated with it rolls the Deployment whenever the config changes.
 func renderAll(st *state) error {
 	regions := st.res.Report.Regions
-	outs := make([]Output, len(regions)*len(st.tpls))
+	outs := make([]rendered, len(regions)*len(st.tpls))
 	found := make([][]report.Finding, len(outs))
 	manifest := func(t *render.Template) bool {
 		return strings.HasPrefix(t.Out, strings.TrimSuffix(st.opt.ManifestsDir, "/")+"/")
@@ -356,9 +374,9 @@ func renderAll(st *state) error {
 	for ri, region := range regions {
 		h := sha256.New()
 		for _, o := range outs[ri*len(st.tpls) : (ri+1)*len(st.tpls)] {
-			if o.Template != nil {
-				fmt.Fprintf(h, "%s\x00%d\x00", o.Template.Out, len(o.Data))
-				h.Write(o.Data)
+			if o.template != nil {
+				fmt.Fprintf(h, "%s\x00%d\x00", o.template.Out, len(o.data))
+				h.Write(o.data)
 			}
 		}
 		st.vals[region] = st.raw[region].With("_cac", st.builtins(region, "configHash", hex.EncodeToString(h.Sum(nil))[:16]))
@@ -367,12 +385,12 @@ func renderAll(st *state) error {
 	for _, f := range found {
 		st.findings = append(st.findings, f...)
 	}
-	st.res.Outputs = outs
+	st.outs = outs
 	return nil
 }
 
 // renderPhase renders, in parallel, every region × template that which selects, into outs.
-func (st *state) renderPhase(outs []Output, found [][]report.Finding, which func(*render.Template) bool) {
+func (st *state) renderPhase(outs []rendered, found [][]report.Finding, which func(*render.Template) bool) {
 	regions := st.res.Report.Regions
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -383,7 +401,7 @@ func (st *state) renderPhase(outs []Output, found [][]report.Finding, which func
 			for i := range jobs {
 				region, tpl := regions[i/len(st.tpls)], st.tpls[i%len(st.tpls)]
 				data, f := tpl.Render(region, st.vals[region])
-				outs[i], found[i] = Output{Region: region, Template: tpl, Data: data}, f
+				outs[i], found[i] = rendered{region: region, template: tpl, data: data}, f
 			}
 		}()
 	}

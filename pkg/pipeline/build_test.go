@@ -1,4 +1,4 @@
-package build
+package pipeline
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func TestFailedBuildKeepsPreviousOutput(t *testing.T) {
 		t.Fatalf("first build: %q %v", before, err)
 	}
 	// a stale temp dir from a build killed earlier is cleaned up by the next successful build
-	stale := filepath.Join(filepath.Dir(out), ".cac-tmp-cac-killed")
+	stale := filepath.Join(filepath.Dir(out), ".cac-tmp-cac-2718281828")
 	writeFiles(t, stale, map[string]string{"sg/x.ini": "partial"})
 
 	writeFiles(t, code, map[string]string{"CacRegion_x.ini": "a=^cac<<a>>\nb=^cac<<b>>\n"})
@@ -75,9 +75,30 @@ func TestFailedBuildKeepsPreviousOutput(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("leftovers beside the output: %v", entries)
 	}
-	r, err := ReadReport(out)
-	if err != nil || len(r.Files) != 2 || r.Files[0].Region != "sg" || r.Placeholders != 1 {
-		t.Fatalf("report: %+v %v", r, err)
+	got, err := ReadOutput(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := got.Report
+	if len(r.Files) != 2 || r.Files[0].Region != "sg" || r.Placeholders != 1 || r.Outcome != OutcomeSuccess {
+		t.Fatalf("report: %+v", r)
+	}
+	if f, ok := got.Tree.File("sg", "x.ini"); !ok || string(f.Data) != "a=1!\n" || f.Mode != 0o644 {
+		t.Fatalf("read back sg/x.ini: %+v %v", f, ok)
+	}
+}
+
+func TestNoWriteRendersInMemory(t *testing.T) {
+	bare, code := setup(t, map[string]string{"user/sg.yaml": "a: 1\n"}, map[string]string{"CacRegion_x.ini": "a=^cac<<a>>\n"})
+	res, err := Run(context.Background(), Options{CodeDir: code, ConfigRepo: bare, USN: "user", NoWrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := res.Tree.File("sg", "x.ini"); string(f.Data) != "a=1\n" || res.Dir != "" {
+		t.Fatalf("tree %v, dir %q", res.Tree, res.Dir)
+	}
+	if _, err := os.Stat(filepath.Join(code, "output")); !os.IsNotExist(err) {
+		t.Fatalf("NoWrite wrote output: %v", err)
 	}
 }
 

@@ -1,29 +1,45 @@
-package build
+package pipeline
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
+	"strings"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/render"
 )
 
-// DefaultOut is the output dir when none is set, relative to the code dir.
+// DefaultOut holds the outputs of builds without --out, relative to the code dir: output/cac for
+// a single-service config repo (no USN), output/cac/<usn> for a service of a shared one.
 const DefaultOut = "output/cac"
 
 // ReportFile is the name of the build report inside the output dir.
 const ReportFile = "cac-report.json"
 
+// DefaultOutDir is the output dir, relative to the code dir, of a build of usn without --out.
+// Each service gets its own, so builds of several services from one checkout (a monorepo's
+// pipelines) never write into, or read, each other's output.
+func DefaultOutDir(usn string) string {
+	if usn == "" {
+		return DefaultOut
+	}
+	return DefaultOut + "/" + usn
+}
+
+// Outcome says how a build went: OutcomeSuccess, or OutcomeDegraded when the config came from the
+// offline cache because the config repo could not be reached (it may be out of date).
+type Outcome string
+
+const (
+	OutcomeSuccess  Outcome = "success"
+	OutcomeDegraded Outcome = "degraded"
+)
+
 // Report is <out>/cac-report.json: where the config came from and what was written.
 type Report struct {
 	Tool           string       `json:"tool,omitempty"`
+	Outcome        Outcome      `json:"outcome"`
 	USN            string       `json:"usn"`
 	CodeBranch     string       `json:"codeBranch"`
 	BranchSource   string       `json:"branchSource,omitempty"` // --branch, a CI variable, or git checkout
@@ -44,7 +60,7 @@ type Report struct {
 type FileReport struct {
 	Region       string `json:"region"`
 	Path         string `json:"path"`
-	Template     string `json:"template"`
+	Template     string `json:"template"` // "" when not written by a build
 	SHA256       string `json:"sha256"`
 	Size         int    `json:"size"`
 	Placeholders int    `json:"placeholders"`
@@ -56,38 +72,34 @@ type Stage struct {
 	Millis float64 `json:"ms"`
 }
 
-// OutPath is the absolute output dir of a build.
+// OutPath is the output dir of a build: OutDir, else DefaultOutDir(USN), relative to CodeDir unless
+// absolute.
 func (o Options) OutPath() string {
 	out := o.OutDir
 	if out == "" {
-		out = DefaultOut
+		out = DefaultOutDir(o.USN)
 	}
 	if filepath.IsAbs(out) {
 		return out
 	}
-	return filepath.Join(o.CodeDir, out)
+	return filepath.Join(o.CodeDir, filepath.FromSlash(out))
 }
 
+// write puts the rendered files into the tree and the report, and (unless NoWrite) writes both.
 func write(st *state) error {
 	r := st.res.Report
-	r.Files = make([]FileReport, 0, len(st.res.Outputs))
-	for _, o := range st.res.Outputs {
-		sum := sha256.Sum256(o.Data)
-		r.Files = append(r.Files, FileReport{Region: o.Region, Path: o.Template.Out, Template: o.Template.Path,
-			SHA256: hex.EncodeToString(sum[:]), Size: len(o.Data), Placeholders: o.Template.Placeholders()})
+	r.Files = make([]FileReport, 0, len(st.outs))
+	st.res.Tree = Tree{}
+	for _, o := range st.outs {
+		f := fileReport(o.region, o.template.Out, o.data)
+		f.Template, f.Placeholders = o.template.Path, o.template.Placeholders()
+		r.Files = append(r.Files, f)
+		st.res.Tree.Add(o.region, o.template.Out, File{Data: o.data, Mode: o.template.Mode})
 	}
-	return writeTree(st.opt.OutPath(), func(dir string) error {
-		for _, o := range st.res.Outputs {
-			if err := writeFile(filepath.Join(dir, o.Region, filepath.FromSlash(o.Template.Out)), o.Data, o.Template.Mode); err != nil {
-				return err
-			}
-		}
-		data, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		return writeFile(filepath.Join(dir, ReportFile), append(data, '\n'), 0o644)
-	})
+	if st.opt.NoWrite {
+		return nil
+	}
+	return WriteOutput(st.opt.OutPath(), &st.res.Output)
 }
 
 func writeFile(p string, data []byte, mode os.FileMode) error {
@@ -108,10 +120,8 @@ func writeTree(out string, fill func(dir string) error) error {
 		return cacerr.Usage("create output dir: %w", err)
 	}
 	prefix := render.TempPrefix + base + "-"
-	if stale, _ := filepath.Glob(filepath.Join(parent, prefix+"*")); len(stale) > 0 {
-		for _, s := range stale {
-			os.RemoveAll(s)
-		}
+	for _, s := range staleTemps(parent, prefix) {
+		os.RemoveAll(s)
 	}
 	// The temp dir is 0700 while it is filled (rendered files hold secrets, and a killed build
 	// leaves it behind until the next build); it becomes 0755 just before it is swapped in.
@@ -134,17 +144,23 @@ func writeTree(out string, fill func(dir string) error) error {
 	return nil
 }
 
-// swap moves dir to out. An existing out is exchanged atomically (renameat2 RENAME_EXCHANGE) and the
-// old tree removed; where the kernel or filesystem cannot exchange, out is renamed away first.
+// swap moves dir to out. An existing out is exchanged with dir atomically where the platform can
+// (exchange: renameat2 RENAME_EXCHANGE on Linux); elsewhere, or when the filesystem cannot, out is
+// renamed aside first and dir renamed into place, so out is briefly absent but never a mix. Either
+// way the previous tree is made private and removed.
 func swap(dir, out string) error {
 	if _, err := os.Lstat(out); errors.Is(err, os.ErrNotExist) {
 		return os.Rename(dir, out)
 	}
-	err := unix.Renameat2(unix.AT_FDCWD, dir, unix.AT_FDCWD, out, unix.RENAME_EXCHANGE)
-	if err == nil {
-		return os.RemoveAll(dir) // dir now holds the previous output
+	if exchange(dir, out) == nil {
+		return removeOld(dir) // dir now holds the previous output
 	}
-	old := dir + ".old"
+	return swapAside(dir, out)
+}
+
+// swapAside renames out aside, dir into its place, and removes the previous tree.
+func swapAside(dir, out string) error {
+	old := dir + oldSuffix
 	if err := os.Rename(out, old); err != nil {
 		return err
 	}
@@ -152,18 +168,33 @@ func swap(dir, out string) error {
 		_ = os.Rename(old, out)
 		return err
 	}
-	return os.RemoveAll(old)
+	return removeOld(old)
 }
 
-// ReadReport reads <out>/cac-report.json.
-func ReadReport(out string) (*Report, error) {
-	data, err := os.ReadFile(filepath.Join(out, ReportFile))
-	if err != nil {
-		return nil, err
+// oldSuffix marks the previous output renamed aside by swap.
+const oldSuffix = ".old"
+
+// removeOld removes the previous output after a swap. It is made private (0700) first: a build
+// killed during the removal leaves a half-removed tree that nobody else can read or take for an
+// output, and the next build removes it.
+func removeOld(dir string) error {
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
 	}
-	var r Report
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(out, ReportFile), err)
+	return os.RemoveAll(dir)
+}
+
+// staleTemps lists the temp dirs of earlier builds of out in parent: prefix + os.MkdirTemp's
+// digits, with or without oldSuffix. Matching the digits exactly keeps the temp dirs of a sibling
+// output whose name extends out's (svc and svc-a) out of the list.
+func staleTemps(parent, prefix string) []string {
+	matches, _ := filepath.Glob(filepath.Join(parent, prefix+"*"))
+	var stale []string
+	for _, m := range matches {
+		rest := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), prefix), oldSuffix)
+		if rest != "" && strings.Trim(rest, "0123456789") == "" {
+			stale = append(stale, m)
+		}
 	}
-	return &r, nil
+	return stale
 }
