@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -76,6 +77,19 @@ type Options struct {
 	KeepEncrypted bool
 	// NoWrite renders into Result.Tree only; nothing is written to disk (the merge-request bot).
 	NoWrite bool
+	// Shared, when set, holds what the services of a fleet build have in common (RunFleet): the
+	// resolve and fetch steps take the code branch and commit and the fetched config repo from it,
+	// and the config is not closed at the end.
+	Shared *Shared
+	// CodePrefix is put before the file of findings in templates: the service's folder below the
+	// code repo root in a fleet build, so that positions stay relative to the repository.
+	CodePrefix string
+}
+
+// Shared is the part of a build common to every service of a fleet.
+type Shared struct {
+	Branch, BranchSource, Commit string // the code branch, where it came from, the code commit
+	Config                       *configrepo.Result
 }
 
 // Result is what a build produced. Its Output (Tree and Report) is also written to the output dir,
@@ -152,7 +166,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	st := &state{ctx: ctx, opt: opt, res: &Result{Output: Output{Report: &Report{Tool: opt.Tool, USN: opt.USN}}}}
 	defer func() {
-		if st.config != nil {
+		if st.config != nil && opt.Shared == nil {
 			st.config.Close()
 		}
 	}()
@@ -206,6 +220,11 @@ func plural(n int, word string) string {
 }
 
 func resolve(st *state) error {
+	r := st.res.Report
+	if sh := st.opt.Shared; sh != nil {
+		r.CodeBranch, r.BranchSource, r.CodeCommit = sh.Branch, sh.BranchSource, sh.Commit
+		return nil
+	}
 	branch, source, err := configrepo.ResolveBranch(st.opt.Branch, st.opt.Getenv, st.opt.CodeDir)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
@@ -218,7 +237,6 @@ func resolve(st *state) error {
 		}
 		commit = c
 	}
-	r := st.res.Report
 	r.CodeBranch, r.BranchSource, r.CodeCommit = branch, source, commit
 	return nil
 }
@@ -231,9 +249,12 @@ func fetch(st *state) error {
 	if fo.Stderr == nil {
 		fo.Stderr = st.opt.Stderr
 	}
-	cfg, err := configrepo.Fetch(st.ctx, fo)
-	if err != nil {
-		return err
+	cfg := st.opt.Shared.config()
+	if cfg == nil {
+		var err error
+		if cfg, err = configrepo.Fetch(st.ctx, fo); err != nil {
+			return err
+		}
 	}
 	st.config = cfg
 	for _, name := range st.opt.ReadConfigFiles {
@@ -328,6 +349,32 @@ func validate(st *state) error {
 	return nil
 }
 
+// config is the fetched config repo of a fleet build; nil for a build of its own.
+func (sh *Shared) config() *configrepo.Result {
+	if sh == nil {
+		return nil
+	}
+	return sh.Config
+}
+
+// codePath is a file of the code dir as the code repo names it (Options.CodePrefix before it).
+func (st *state) codePath(file string) string {
+	if st.opt.CodePrefix == "" {
+		return file
+	}
+	return path.Join(st.opt.CodePrefix, file)
+}
+
+// inCode puts Options.CodePrefix before the files of findings in templates.
+func (st *state) inCode(findings []report.Finding) []report.Finding {
+	if st.opt.CodePrefix != "" {
+		for i := range findings {
+			findings[i].File = st.codePath(findings[i].File)
+		}
+	}
+	return findings
+}
+
 func discover(st *state) error {
 	out := st.opt.OutDir
 	if !filepath.IsAbs(out) {
@@ -341,6 +388,7 @@ func discover(st *state) error {
 		return cacerr.Wrap(cacerr.KindUsage, err)
 	}
 	st.tpls = tpls
+	findings = st.inCode(findings)
 	st.findings = append(st.findings, findings...)
 	n := 0
 	for _, t := range tpls {
@@ -351,10 +399,10 @@ func discover(st *state) error {
 	switch {
 	case len(findings) > 0:
 	case len(tpls) == 0:
-		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: "."}, Rule: "build/no-template", Severity: report.SeverityError,
+		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: st.codePath(".")}, Rule: "build/no-template", Severity: report.SeverityError,
 			Message: "no CacRegion_* template found in the code repo; name each config file that differs by region CacRegion_<name> (e.g. conf/CacRegion_app.toml)"})
 	case n == 0:
-		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: tpls[0].Path}, Rule: "build/no-placeholder", Severity: report.SeverityError,
+		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: st.codePath(tpls[0].Path)}, Rule: "build/no-placeholder", Severity: report.SeverityError,
 			Message: fmt.Sprintf("none of the %d templates contains a placeholder; write region values as ^cac<<path.to.value>> (a mistyped marker is the usual cause)", len(tpls))})
 	}
 	return nil
@@ -383,7 +431,7 @@ func renderAll(st *state) error {
 	}
 	st.renderPhase(outs, found, manifest)
 	for _, f := range found {
-		st.findings = append(st.findings, f...)
+		st.findings = append(st.findings, st.inCode(f)...)
 	}
 	st.outs = outs
 	return nil
