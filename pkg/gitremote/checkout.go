@@ -152,6 +152,7 @@ type fetcher struct {
 	cacheDir    string         // Cache/<key> when caching
 	fresh       bool           // repo was created by this checkout (not a cached clone from an earlier build)
 	incremental bool           // the last fetch had no depth limit (a cached clone updated in place)
+	upToDate    bool           // the last fetch found the branch where the cache had it: nothing came
 }
 
 func (f *fetcher) fetch(ctx context.Context) error {
@@ -167,7 +168,9 @@ func (f *fetcher) fetch(ctx context.Context) error {
 		}
 		return err
 	}
-	if f.incremental && !f.complete(branch) {
+	// A branch the cache already had at the same tip was complete when it was fetched: only a
+	// fetch that brought objects is checked.
+	if f.incremental && !f.upToDate && !f.complete(branch) {
 		// The branch was rewritten upstream and the incremental fetch assumed history a shallow
 		// clone does not have: start the cache afresh.
 		fmt.Fprintf(f.o.Stderr, "cac: cached clone of %s lacks objects after a history rewrite; cloning it again\n", f.rem)
@@ -284,7 +287,8 @@ func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
 	tracking := plumbing.ReferenceName("refs/remotes/origin/" + branch)
 	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
 	depth := 1
-	if _, err := f.repo.Reference(tracking, false); err == nil && !f.fresh {
+	before, err := f.repo.Reference(tracking, false)
+	if err == nil && !f.fresh {
 		depth = 0
 	}
 	f.incremental = depth == 0
@@ -306,6 +310,8 @@ func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
 	})
 	f.res.Attempts = n
 	if err == nil || IsNoBranch(err) {
+		after, rerr := f.repo.Reference(tracking, false)
+		f.upToDate = err == nil && before != nil && rerr == nil && after.Hash() == before.Hash()
 		return err
 	}
 	return f.rem.fail(ctx, err, "fetch", f.rem.what("fetch", plumbing.NewBranchReferenceName(branch)), n)
