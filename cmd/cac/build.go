@@ -64,7 +64,8 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 				if !fleet {
 					return cacerr.Usage("--shard and --workers build several services: add --all or --usn a,b,c")
 				}
-				if all && c.usn != "" {
+				// a usn from CAC_USN or .cac.yaml names one service: --all builds them all
+				if all && cmd.Flag("usn").Changed {
 					return cacerr.Usage("--all builds every service: drop --usn, or list the services with --usn a,b,c")
 				}
 				if all {

@@ -25,7 +25,7 @@ type fleetFlags struct {
 }
 
 // buildFleet is `cac build --all` and `cac build --usn a,b,c`: the services of a monorepo built in
-// one process (docs/design.md §7).
+// one process (docs/design.md §4).
 func buildFleet(cmd *cobra.Command, c *common, e env, ff fleetFlags) error {
 	if err := checkFormat(c.format); err != nil {
 		return err

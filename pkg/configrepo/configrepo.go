@@ -3,7 +3,7 @@
 // not exist, or a local directory used in place. The remote work (shallow fetch, cache, retries,
 // time budget, credentials, redaction) is pkg/gitremote's; this package resolves the branch and
 // says what to fetch. A fetched repository is read straight from its objects: nothing is checked
-// out, and a build decodes only the files it reads (docs/design.md §7).
+// out, and a build decodes only the files it reads (docs/design.md §1).
 //
 //	res, err := configrepo.Fetch(ctx, configrepo.Options{URL: url, Branch: branch, Stderr: os.Stderr})
 //	if err != nil {

@@ -109,7 +109,7 @@ func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error)
 
 // Fetch fetches the tip of o.Branch, or of the remote's default branch when that branch does not
 // exist, with a shallow single-branch fetch (incremental into a cached clone), and returns its
-// files as an fs.FS over the fetched objects: no file is written (docs/design.md §7). With
+// files as an fs.FS over the fetched objects: no file is written (docs/design.md §1). With
 // o.Cache the objects stay in Cache/<key>/repo.git and the cache is locked until Snapshot.Close.
 // All its remote operations share one Policy.Budget. Errors are cacerr-classified: remote
 // failures (after retries, or denied access, or a missing repository) are cacerr.KindRemote, a

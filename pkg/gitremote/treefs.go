@@ -27,7 +27,7 @@ const maxLinks = 40
 
 // TreeFS is an fs.FS over the tree of one commit, read straight from the object store: nothing is
 // written to disk, and only the trees on the way to a file and the blobs opened are decoded, so a
-// build reads its service's folder and _global/, not the whole repository (docs/design.md §7).
+// build reads its service's folder and _global/, not the whole repository (docs/design.md §1).
 // Symlinks are followed inside the tree; one leading outside fails with ErrSymlinkEscapes.
 // Submodules do not exist. It is safe for concurrent use (reads of the object store are
 // serialised: go-git's storage is not).

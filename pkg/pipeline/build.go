@@ -282,7 +282,7 @@ func fetch(st *state) error {
 func load(st *state) error {
 	// configrepo's FS keeps every read inside the config repo: a region file that is a symlink to
 	// a file outside it (a secret on the build machine) is refused. It reads only the files asked
-	// for: <usn>/ and _global/, never the other services (docs/design.md §7).
+	// for: <usn>/ and _global/, never the other services (docs/design.md §1).
 	// SOPS-encrypted region files are decrypted in memory, with the identities sops would use.
 	keys, err := sops.KeysFromEnv(st.opt.Getenv)
 	if err != nil {

@@ -1,4 +1,4 @@
-// Package shard splits a fleet of services across N runners (docs/design.md §7): `cac build
+// Package shard splits a fleet of services across N runners (docs/design.md §4): `cac build
 // --shard I/N`, GitLab's `parallel: N` (CI_NODE_INDEX, CI_NODE_TOTAL) or a GitHub matrix. The
 // split is rendezvous hashing (highest random weight) over the service's name: each service goes
 // to the shard whose hash with it is highest. It depends on the name and N only, so adding or
