@@ -90,6 +90,50 @@ type Options struct {
 type Shared struct {
 	Branch, BranchSource, Commit string // the code branch, where it came from, the code commit
 	Config                       *configrepo.Result
+
+	globals sync.Map // _global/ file → *layer: parsed once for the whole fleet
+}
+
+// layer is one parsed region file.
+type layer struct {
+	node     *values.Node
+	findings []report.Finding
+	err      error
+}
+
+// load is values.Load, with the _global/ layers of a fleet build parsed once and shared (a parsed
+// Node is never modified: Merge and With build new ones).
+func (sh *Shared) load(fsys fs.FS, usn, region string) (*values.Node, []report.Finding, error) {
+	if sh == nil {
+		return values.Load(fsys, usn, region)
+	}
+	var layers []*values.Node
+	var findings []report.Finding
+	for _, f := range values.Files(fsys, usn, region) {
+		var l *layer
+		if cached, ok := sh.globals.Load(f); ok {
+			l = cached.(*layer)
+		} else {
+			l = &layer{}
+			data, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				l.err = fmt.Errorf("read %s: %w", f, err)
+			} else {
+				l.node, l.findings = values.Parse(f, data)
+			}
+			if strings.HasPrefix(f, values.GlobalDir+"/") {
+				sh.globals.Store(f, l)
+			}
+		}
+		if l.err != nil {
+			return nil, nil, l.err
+		}
+		findings = append(findings, l.findings...)
+		if l.node != nil {
+			layers = append(layers, l.node)
+		}
+	}
+	return values.Merge(layers...), findings, nil
 }
 
 // Result is what a build produced. Its Output (Tree and Report) is also written to the output dir,
@@ -313,7 +357,7 @@ func load(st *state) error {
 	st.res.Values = st.raw
 	st.vals = make(map[string]*values.Node, len(regions))
 	for _, region := range regions {
-		v, findings, err := values.Load(fsys, st.opt.USN, region)
+		v, findings, err := st.opt.Shared.load(fsys, st.opt.USN, region)
 		if err != nil {
 			return cacerr.Wrap(cacerr.KindUsage, err)
 		}
