@@ -1,4 +1,4 @@
-// Package rules ships the default standard (DESIGN §3) inside the binary, so `--standard` has a
+// Package rules ships the default standard (docs/design.md §3) inside the binary, so `--standard` has a
 // working default from any directory. Files the standard refers to (the `$whitelist` of `extend`)
 // are embedded beside it and resolved relative to this directory.
 package rules

@@ -193,6 +193,58 @@ else
   skip_row "publish a fleet" "cac publish is not a command of this build of cac"
 fi
 
+# ---- begin publish-loop rows (branch publoop) ---------------------------------------------------
+# publish_loop: $publish services published one after another, each `cac publish` its own process
+# (a pipeline), with --cache, into a fresh GitOps repo served by gitserve over smart HTTP; vs a git
+# CLI loop doing the same work on a persistent clone (fetch, write the service's files, add, commit,
+# push). Then one service's publish into the full repo (16 new region dirs), with the warm cache and
+# with a cold one. One run each: the loop is long and its per-service cost is what matters.
+publish_loop() {
+  local publish=$((BENCH_PUBLISH < services ? BENCH_PUBLISH : services)) usn region t0 c p one_warm one_cold url=$(cat "$work/gitserve.url") clone=$work/pl/clone
+  mkdir -p "$work/pl"
+  for side in cac git; do
+    rm -rf "$work/repos/pl-$side.git" "$work/pl/seed" && gitq init --bare -b main "$work/repos/pl-$side.git"
+    gitq clone -q "$work/repos/pl-$side.git" "$work/pl/seed" && echo "fleet" >"$work/pl/seed/README.md"
+    gitq -C "$work/pl/seed" add -A && gitq -C "$work/pl/seed" commit -m "seed" && gitq -C "$work/pl/seed" push -q origin HEAD:main
+  done
+  say "publish loop: $publish services, one cac publish process each, --cache"
+  t0=$(now_ms)
+  for usn in $(printf '%s\n' $usns | head -n "$publish"); do
+    "$cac" -C "$work/code/$usn" publish "${build_flags[@]}" --no-build --out "$rendered/$usn" --usn "$usn" --config-repo "$work/config" \
+      --gitops-repo "$url/pl-cac.git" --cache "$work/pl/cache" >/dev/null 2>"$work/stderr" || fail "publish loop (cac $usn)"
+  done
+  c=$(($(now_ms) - t0))
+  say "publish loop: $publish services, git fetch + cp + add + commit + push each"
+  gitq clone -q "$url/pl-git.git" "$clone"
+  t0=$(now_ms)
+  for usn in $(printf '%s\n' $usns | head -n "$publish"); do
+    { gitq -C "$clone" fetch -q origin && gitq -C "$clone" merge -q --ff-only origin/main &&
+      for region in $(cd "$rendered/$usn" && ls -d region-*); do
+        mkdir -p "$clone/envs/$region" && rm -rf "$clone/envs/$region/$usn" && cp -r "$rendered/$usn/$region" "$clone/envs/$region/$usn"
+      done &&
+      gitq -C "$clone" add -A && gitq -C "$clone" commit -q -m "publish $usn" && gitq -C "$clone" push -q origin HEAD:main; } 2>"$work/stderr" || fail "publish loop (git $usn)"
+  done
+  p=$(($(now_ms) - t0))
+  add_row "publish loop: $publish services, one process each ($((publish * regions)) region dirs)" "$c" "$p" \
+    "cac publish --no-build --cache per service (fetch, edit changed paths, push new objects) vs git fetch + cp + add + commit + push on a persistent clone; smart HTTP; 1 run"
+  usn=$(printf '%s\n' $usns | head -n 1)
+  for cache in warm cold; do
+    [[ $cache == cold ]] && rm -rf "$work/pl/cache"
+    t0=$(now_ms)
+    "$cac" -C "$work/code/$usn" publish "${build_flags[@]}" --no-build --out "$rendered/$usn" --usn "$usn" --config-repo "$work/config" \
+      --gitops-repo "$url/pl-cac.git" --cache "$work/pl/cache" --path-template "apps-$cache/{region}/{usn}" >/dev/null 2>"$work/stderr" || fail "publish one ($cache)"
+    [[ $cache == warm ]] && one_warm=$(($(now_ms) - t0)) || one_cold=$(($(now_ms) - t0))
+  done
+  add_row "publish 1 service into the full repo ($publish × $regions), warm cache" "$one_warm" 2000 "16 new region dirs; peer column: the 2 s goal"
+  add_row "publish 1 service into the full repo, cold cache" "$one_cold" "" "the first publish on a runner: fetches the whole tip"
+}
+if "$cac" publish --help 2>/dev/null | grep -q -- '--cache'; then
+  publish_loop
+else
+  skip_row "publish loop" "cac publish has no --cache in this build"
+fi
+# ---- end publish-loop rows ----------------------------------------------------------------------
+
 # g. every Go benchmark once, as a summary.
 go_bench="(skipped: BENCH_GO=0)"
 if [[ $BENCH_GO != 0 ]]; then

@@ -90,7 +90,7 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 			if err := checkFormat(c.format); err != nil {
 				return err
 			}
-			v, err := loadValidator(cmd.Context(), c)
+			v, err := loadStandard(cmd.Context(), c)
 			if err != nil {
 				return err
 			}

@@ -102,7 +102,7 @@ func checkRefs(t *testing.T, path string, a actionFile, data []byte) {
 func TestActions(t *testing.T) {
 	root, data := readAction(t, "action.yml")
 	checkRefs(t, "action.yml", root, data)
-	commands := []string{"build", "diff", "publish", "scan", "validate"}
+	commands := []string{"build", "diff", "publish", "scan", "validate", "config merge", "config check"}
 	var uses []use
 	var runStep *actionStep
 	for i, s := range root.Runs.Steps {
@@ -116,8 +116,8 @@ func TestActions(t *testing.T) {
 	if runStep.Env["GITHUB_TOKEN"] != "${{ inputs.token }}" {
 		t.Errorf("action.yml: the token reaches cac as %q, want GITHUB_TOKEN: ${{ inputs.token }}", runStep.Env["GITHUB_TOKEN"])
 	}
-	if !strings.Contains(runStep.Run, "build | diff | publish | scan | validate)") {
-		t.Error("action.yml: the run step does not check the command against build, diff, publish, scan, validate")
+	if !strings.Contains(runStep.Run, "build | diff | publish | scan | validate | config)") {
+		t.Error("action.yml: the run step does not check the command against build, diff, publish, scan, validate, config")
 	}
 	for _, m := range setFlag.FindAllStringSubmatch(runStep.Run, -1) {
 		cmds := commands
@@ -146,7 +146,9 @@ func TestActions(t *testing.T) {
 		t.Errorf("action.yml: defaults token %q, format %q", root.Inputs["token"].Default, root.Inputs["format"].Default)
 	}
 
-	for _, sub := range []struct{ path, command string }{{"actions/diff/action.yml", "diff"}, {"actions/publish/action.yml", "publish"}, {"actions/scan/action.yml", "scan"}} {
+	// sub is the subcommand of a command group, the first word of the args it passes.
+	for _, sub := range []struct{ path, command, sub string }{{"actions/diff/action.yml", "diff", ""}, {"actions/publish/action.yml", "publish", ""},
+		{"actions/scan/action.yml", "scan", ""}, {"actions/config-merge/action.yml", "config", "merge"}} {
 		a, data := readAction(t, sub.path)
 		checkRefs(t, sub.path, a, data)
 		var calls int
@@ -163,16 +165,27 @@ func TestActions(t *testing.T) {
 					t.Errorf("%s: passes %q, which action.yml does not declare", sub.path, k)
 				}
 			}
-			for _, m := range flagToken.FindAllStringSubmatch(exprRe.ReplaceAllString(s.With["args"], ""), -1) {
-				uses = append(uses, use{sub.path, sub.command, m[1]})
+			command, args := sub.command, s.With["args"]
+			if sub.sub != "" {
+				command += " " + sub.sub
+				if !strings.HasPrefix(args, sub.sub+" ") {
+					t.Errorf("%s: args %q do not start with the subcommand %s", sub.path, args, sub.sub)
+				}
+			}
+			uses = append(uses, use{sub.path, command, ""})
+			for _, m := range flagToken.FindAllStringSubmatch(exprRe.ReplaceAllString(args, ""), -1) {
+				uses = append(uses, use{sub.path, command, m[1]})
 			}
 			for k := range s.Env {
-				uses = append(uses, use{sub.path + " env " + k, sub.command, k})
+				uses = append(uses, use{sub.path + " env " + k, command, k})
 			}
 		}
 		if calls != 1 {
 			t.Errorf("%s: %d calls of the root action, want 1", sub.path, calls)
 		}
+	}
+	if !slices.Contains(uses, use{"actions/config-merge/action.yml", "config merge", "--code-commit"}) {
+		t.Error("actions/config-merge/action.yml does not pass --code-commit")
 	}
 	if !slices.Contains(uses, use{"actions/diff/action.yml", "diff", "--post"}) {
 		t.Error("actions/diff/action.yml does not pass --post")
@@ -223,21 +236,33 @@ func checkUses(t *testing.T, uses []use) {
 				if strings.HasPrefix(u.flag, "CAC_") {
 					flag = strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(u.flag, "CAC_"), "_", "-"))
 				}
-				if lookupFlag(cmd, flag) == nil {
+				f := lookupFlag(cmd, flag)
+				if f == nil {
 					t.Errorf("%s: cac %s has no flag --%s (%s)", u.where, name, flag, u.flag)
+				} else if a, ok := f.Value.(*aliasValue); ok {
+					t.Errorf("%s: cac %s --%s is a deprecated name (%s): use --%s", u.where, name, flag, u.flag, a.name)
 				}
 			}
 		})
 	}
 }
 
+// findCmd finds a command by its path below root ("build", "config merge").
 func findCmd(root *cobra.Command, name string) *cobra.Command {
-	for _, c := range root.Commands() {
-		if c.Name() == name {
-			return c
+	cmd := root
+	for _, word := range strings.Fields(name) {
+		var next *cobra.Command
+		for _, c := range cmd.Commands() {
+			if c.Name() == word {
+				next = c
+			}
 		}
+		if next == nil {
+			return nil
+		}
+		cmd = next
 	}
-	return nil
+	return cmd
 }
 
 func lookupFlag(cmd *cobra.Command, name string) *pflag.Flag {
@@ -287,7 +312,7 @@ func TestGitLabTemplate(t *testing.T) {
 			}
 			for v := range vars {
 				if v != "CAC_VERSION" {
-					for _, c := range []string{"build", "validate", "diff", "publish", "scan"} {
+					for _, c := range []string{"build", "validate", "diff", "publish", "scan", "config merge", "config check"} {
 						uses = append(uses, use{"variables", c, v})
 					}
 				}
@@ -308,22 +333,33 @@ func TestGitLabTemplate(t *testing.T) {
 		}
 		for _, line := range append(append([]string(nil), j.Before...), j.Script...) {
 			for _, m := range cacCall.FindAllStringSubmatch(line, -1) {
-				for _, f := range flagToken.FindAllStringSubmatch(m[2], -1) {
-					uses = append(uses, use{name, m[1], f[1]})
+				command, rest := m[1], m[2]
+				if command == "config" { // a command group: the next word names the command
+					words := strings.Fields(rest)
+					if len(words) == 0 {
+						t.Errorf("%s: cac config without a subcommand", name)
+						continue
+					}
+					command, rest = command+" "+words[0], strings.Join(words[1:], " ")
 				}
-				uses = append(uses, use{name, m[1], ""})
+				for _, f := range flagToken.FindAllStringSubmatch(rest, -1) {
+					uses = append(uses, use{name, command, f[1]})
+				}
+				uses = append(uses, use{name, command, ""})
 			}
 		}
 	}
 	want := map[string]struct {
 		call, rule, codequality string
 	}{
-		".cac-build":       {call: "cac build --format gitlab", codequality: "gl-code-quality-report.json"},
-		".cac-build-fleet": {call: "cac build --all --format gitlab", codequality: "gl-code-quality-report.json"},
-		".cac-validate":    {call: "cac validate --format gitlab", codequality: "gl-code-quality-report.json"},
-		".cac-scan":        {call: "cac scan --format gitlab", codequality: "gl-code-quality-report.json"},
-		".cac-diff":        {call: "cac diff --post gitlab", rule: `$CI_PIPELINE_SOURCE == "merge_request_event"`},
-		".cac-publish":     {call: "cac publish", rule: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+		".cac-build":        {call: "cac build --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-build-fleet":  {call: "cac build --all --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-validate":     {call: "cac validate --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-scan":         {call: "cac scan --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-diff":         {call: "cac diff --post gitlab", rule: `$CI_PIPELINE_SOURCE == "merge_request_event"`},
+		".cac-publish":      {call: "cac publish", rule: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+		".cac-config-merge": {call: "cac config merge --from-merge-request", rule: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+		".cac-config-check": {call: "cac config check --post gitlab", rule: `$CI_PIPELINE_SOURCE == "merge_request_event"`},
 	}
 	for name, w := range want {
 		j, ok := jobs[name]
@@ -383,6 +419,8 @@ func TestActionScript(t *testing.T) {
 		{"validate with findings", "validate", "", "", "", "1", "[validate][--format][github]", "exit-code=1\n", 1},
 		{"diff", "diff", "../cfg", "", "--post github", "0", "[diff][--config-repo][../cfg][--post][github]", "exit-code=0\n", 0},
 		{"scan sarif", "scan", "", "", "--baseline b.json", "1", "", "sarif=cac-scan.sarif\nexit-code=1\n", 1},
+		{"config merge", "config", "../cfg", "", "merge feature-x --code-commit=abc --delete-branch", "0",
+			"[config][--config-repo][../cfg][merge][feature-x][--code-commit=abc][--delete-branch]", "exit-code=0\n", 0},
 		{"unknown command", "rm", "", "", "", "0", "", "", 2},
 	}
 	for _, tt := range tests {

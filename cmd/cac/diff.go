@@ -1,15 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/diff"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/review"
 )
 
@@ -31,7 +32,7 @@ It works from either repo's pipeline: in the code repo, -C is the checkout; in t
 
 --post keeps one comment per service on the merge request up to date (edited in place, split
 into parts when longer than the forge allows, never silently cut) and sets the commit status
-cac/diff. The token comes from GITHUB_TOKEN, or GITLAB_TOKEN / CI_JOB_TOKEN, never from a flag.
+cac/diff (error, with the reason, when the review cannot run). The token comes from GITHUB_TOKEN, or GITLAB_TOKEN / CI_JOB_TOKEN, never from a flag.
 
 --format is text (coloured on a terminal), markdown or json. The exit code is 0 whether or not
 anything changed; --exit-code makes a change exit 1, like git diff.`,
@@ -51,30 +52,24 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
 				return cacerr.Usage("cac diff --format takes text, markdown or json, not %q", c.format)
 			}
 			var target forge.Target
-			var f forge.Forge
 			if post != "" {
 				t, err := forge.FromEnv(post, e.getenv, over)
 				if err != nil {
 					return err
 				}
-				if f, err = forge.Open(t, nil); err != nil {
-					return err
-				}
 				target = t
 			}
-			std, err := openStandard(cmd.Context(), c)
+			std, err := loadStandard(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			v, err := loadValidator(cmd.Context(), c)
-			if err != nil {
-				return err
+			bot := &review.Bot{
+				ConfigRepo: c.configRepo, USN: c.usn, Regions: c.regions, Getenv: e.getenv, Stderr: e.stderr, Context: contextLines,
+				Standard: func(context.Context) (pipeline.Validator, review.SecretFinder, error) { return std, std, nil },
+				Post:     review.PostOptions{MaxParts: maxParts, TargetURL: targetURL},
 			}
-			res, err := review.Run(cmd.Context(), review.Options{
-				CodeDir: c.dir, CodeRepo: codeRepo, ConfigRepo: c.configRepo, USN: c.usn, Base: base, Head: c.branch,
-				Regions: c.regions, Validator: v, Secrets: std, Getenv: e.getenv, Stderr: e.stderr, Context: contextLines,
-				Fetch: configrepo.Options{},
-			})
+			out, err := bot.Run(cmd.Context(), review.Job{CodeDir: c.dir, CodeRepo: codeRepo, Base: base, Head: c.branch, Target: target})
+			res := out.Result
 			if res != nil && len(res.Findings) > 0 {
 				format := c.format
 				if format == "markdown" {
@@ -83,27 +78,20 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
 				if perr := printFindings(e, format, "cac diff", res.Findings); perr != nil {
 					return perr
 				}
-				if f != nil {
-					if _, perr := review.Post(cmd.Context(), f, target, res, review.PostOptions{USN: c.usn, MaxParts: maxParts, TargetURL: targetURL}); perr != nil {
-						fmt.Fprintf(e.stderr, "cac: could not post the failure: %v\n", perr)
-					}
+			}
+			if res != nil && res.Diff != nil {
+				if err := writeDiff(e, c.format, c.usn, res.Diff, maxParts); err != nil {
+					return err
 				}
+				fmt.Fprintf(e.stderr, "diff %s: base %s (code %s, config %s) → head %s (code %s, config %s): %s\n", serviceName(c.usn),
+					res.Base.Name, short(res.Base.CodeCommit), res.Base.ConfigBranch, res.Head.Name, short(res.Head.CodeCommit), res.Head.ConfigBranch, res.Diff.Summary())
+			}
+			if up := out.Posted; up != nil {
+				fmt.Fprintf(e.stderr, "posted to %s: %d created, %d updated, %d unchanged, %d deleted comments\n",
+					target.Kind, len(up.Created), len(up.Updated), len(up.Unchanged), len(up.Deleted))
 			}
 			if err != nil {
 				return err
-			}
-			if err := writeDiff(e, c.format, c.usn, res.Diff, maxParts); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "diff %s: base %s (code %s, config %s) → head %s (code %s, config %s): %s\n", serviceName(c.usn),
-				res.Base.Name, short(res.Base.CodeCommit), res.Base.ConfigBranch, res.Head.Name, short(res.Head.CodeCommit), res.Head.ConfigBranch, res.Diff.Summary())
-			if f != nil {
-				up, err := review.Post(cmd.Context(), f, target, res, review.PostOptions{USN: c.usn, MaxParts: maxParts, TargetURL: targetURL})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stderr, "posted to %s: %d created, %d updated, %d unchanged, %d deleted comments\n",
-					target.Kind, len(up.Created), len(up.Updated), len(up.Unchanged), len(up.Deleted))
 			}
 			if exitCode && res.Diff.Changed() {
 				return cacerr.Wrap(cacerr.KindFindings, errQuiet)
@@ -121,9 +109,10 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
 	fl.StringVar(&over.Repo, "repo", "", "GitHub repository owner/name (default: GITHUB_REPOSITORY)")
 	fl.Int64Var(&over.Number, "pr", 0, "pull/merge request number (default: from the CI event)")
 	fl.StringVar(&over.Project, "project", "", "GitLab project ID or path (default: CI_PROJECT_ID)")
-	fl.StringVar(&over.APIURL, "api-url", "", "forge API base URL (default: GITHUB_API_URL or CI_API_V4_URL)")
+	fl.StringVar(&over.APIURL, "forge-api-url", "", "forge API base `URL` (default: GITHUB_API_URL or CI_API_V4_URL)")
 	fl.StringVar(&over.SHA, "sha", "", "head commit for the status (default: from the CI event)")
 	fl.StringVar(&targetURL, "target-url", "", "link of the commit status, e.g. the CI job URL")
+	aliasFlag(cmd, e, "api-url", "forge-api-url")
 	return cmd
 }
 
@@ -132,7 +121,7 @@ func writeDiff(e env, format, usn string, r *diff.Result, maxParts int) error {
 	case "json":
 		return diff.WriteJSON(e.stdout, r)
 	case "markdown":
-		for i, p := range diff.Markdown(r, diff.MarkdownOptions{USN: usn, Marker: review.Marker(usn), MaxParts: maxParts, Limit: 1 << 30}) {
+		for i, p := range diff.Markdown(r, diff.MarkdownOptions{USN: usn, MarkerLine: func(n int) string { return forge.MarkerLine(forge.Marker(usn), n) }, MaxParts: maxParts}) {
 			if i > 0 {
 				fmt.Fprintln(e.stdout)
 			}

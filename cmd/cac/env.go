@@ -10,6 +10,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/forge"
 	"github.com/cacproj/cac/pkg/sops"
 )
 
@@ -90,7 +91,7 @@ secret leaves print as ***.`,
 			return writeReport(e, c.format, eff)
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }
 
@@ -119,7 +120,7 @@ func newEnvListCmd(c *common, e env) *cobra.Command {
 			return envs.WriteRegionsText(e.stdout, lay.Regions())
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }
 
@@ -133,14 +134,15 @@ type writeFlags struct {
 	forgeAPI  string
 }
 
-func (w *writeFlags) add(cmd *cobra.Command) {
+func (w *writeFlags) add(cmd *cobra.Command, e env) {
 	f := cmd.Flags()
-	f.StringVar(&w.configDir, "config-dir", "", "a local git work tree of the config repo: commit there on a new branch")
+	f.StringVar(&w.configDir, "config-dir", "", configDirUsage+"; changes are committed there on a new branch")
 	f.BoolVar(&w.force, "force", false, "overwrite files the target region already has (and move cac's branch)")
 	f.BoolVar(&w.dryRun, "dry-run", false, "report what would be written; write nothing")
 	f.StringVar(&w.openPR, "open-pr", "", "push the branch and open a pull/merge request: github or gitlab (token from GITHUB_TOKEN, GITLAB_TOKEN or CI_JOB_TOKEN)")
 	f.StringVar(&w.forgeRepo, "forge-repo", "", "the config repo on the forge: GitHub owner/name or GitLab project path or ID (default: GITHUB_REPOSITORY, CI_PROJECT_ID)")
-	f.StringVar(&w.forgeAPI, "forge-api", "", "forge API `URL` (default: GITHUB_API_URL or https://api.github.com; CI_API_V4_URL)")
+	f.StringVar(&w.forgeAPI, "forge-api-url", "", "forge API `URL` (default: GITHUB_API_URL or https://api.github.com; CI_API_V4_URL)")
+	aliasFlag(cmd, e, "forge-api", "forge-api-url")
 }
 
 func (w *writeFlags) source(c *common, e env) envs.Source {
@@ -152,7 +154,7 @@ func (w *writeFlags) publish(e env) (envs.PublishOptions, error) {
 	if w.openPR == "" || w.dryRun {
 		return p, nil
 	}
-	f, err := prOpener(w.openPR, w.forgeRepo, w.forgeAPI, e)
+	f, err := forge.Opener(w.openPR, w.forgeRepo, w.forgeAPI, e.getenv)
 	if err != nil {
 		return p, err
 	}
@@ -179,7 +181,12 @@ copy runs what the stable environment runs.
 
 The files are committed on the branch cac/env-copy-NEW: in --config-dir's work tree, or in a clone
 of --config-repo that is then pushed. --open-pr pushes and opens a pull/merge request. A region
-that already has files is refused (exit 2) unless --force.`,
+that already has files is refused (exit 2) unless --force.
+
+SOPS-encrypted files stay encrypted: with an age identity (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or
+~/.config/sops/age/keys.txt) each is decrypted in memory and written encrypted again for the same
+recipients and rules, with a new data key; without one it is copied unchanged, and a change to it
+(--set, an image pin) is refused (exit 2).`,
 		Example: `  cac env copy --from sg --to id --config-dir ../config --set env.physical=pre
   cac env copy --from sg --to id --config-repo https://git.example.com/shop/config.git \
       --gitops-repo https://git.example.com/shop/gitops.git --open-pr gitlab`,
@@ -196,6 +203,9 @@ that already has files is refused (exit 2) unless --force.`,
 				return err
 			}
 			o.Force = w.force
+			if o.Keys, err = sops.KeysFromEnv(e.getenv); err != nil {
+				return cacerr.Usage("age identity: %w", err)
+			}
 			if o.Standard, err = openStandard(cmd.Context(), c); err != nil {
 				return err
 			}
@@ -218,6 +228,6 @@ that already has files is refused (exit 2) unless --force.`,
 	f.StringArrayVar(&o.Set, "set", nil, "override a value in the copy: `key=value` (repeatable)")
 	f.StringVar(&gitops, "gitops-repo", "", "GitOps repo `URL` to read the images STABLE runs from")
 	f.StringVar(&o.ImageKey, "image-key", envs.DefaultImageKey, "value path the images are written to")
-	w.add(cmd)
+	w.add(cmd, e)
 	return cmd
 }

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // fakeGitHub behaves like the parts of the GitHub REST API cac uses: issue comments (list with
 // pagination, create, edit, delete) and commit statuses. Any other route fails the request with
-// 404 and is recorded, so a script can assert none happened.
+// 404 and is recorded, so a script can assert none happened. Like GitHub, it refuses a comment
+// body over 65,536 characters with 422.
 type fakeGitHub struct {
 	mu         sync.Mutex
 	token      string
@@ -44,6 +46,9 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && len(parts) == 6 && parts[3] == "issues" && parts[5] == "comments":
 		var in struct{ Body string }
 		json.NewDecoder(r.Body).Decode(&in)
+		if tooLong(w, in.Body) {
+			return
+		}
 		f.next++
 		f.comments[f.next] = in.Body
 		w.WriteHeader(http.StatusCreated)
@@ -61,6 +66,9 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var in struct{ Body string }
 		json.NewDecoder(r.Body).Decode(&in)
+		if tooLong(w, in.Body) {
+			return
+		}
 		f.comments[id] = in.Body
 		json.NewEncoder(w).Encode(map[string]any{"id": id, "body": in.Body})
 	case r.Method == "POST" && len(parts) == 5 && parts[3] == "statuses":
@@ -73,6 +81,17 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.unexpected = append(f.unexpected, r.Method+" "+r.URL.Path)
 		http.NotFound(w, r)
 	}
+}
+
+// tooLong answers 422 as GitHub does to a comment body over 65,536 characters.
+func tooLong(w http.ResponseWriter, body string) bool {
+	if utf8.RuneCountInString(body) <= 65536 {
+		return false
+	}
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	json.NewEncoder(w).Encode(map[string]any{"message": "Validation Failed", "errors": []map[string]string{{
+		"resource": "IssueComment", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)"}}})
+	return true
 }
 
 func (f *fakeGitHub) ids() []int64 {
@@ -114,4 +133,55 @@ func cmdFakeGitHub(ts *testscript.TestScript, neg bool, args []string) {
 	srv := httptest.NewServer(h.f)
 	ts.Defer(srv.Close)
 	ts.Setenv("GITHUB_API_URL", srv.URL)
+}
+
+type gitlabKey struct{}
+
+type gitlabHolder struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+// fakegitlab TOKEN SHA BRANCH: start a fake GitLab API whose only route lists the merge requests
+// of commit SHA: one, merged from BRANCH by SHA; set CI_API_V4_URL to it. Requests must carry
+// TOKEN in the JOB-TOKEN or PRIVATE-TOKEN header.
+// fakegitlab dump: print every request (method, path, which token header).
+func cmdFakeGitLab(ts *testscript.TestScript, neg bool, args []string) {
+	h := ts.Value(gitlabKey{}).(*gitlabHolder)
+	if neg || (len(args) != 3 && (len(args) != 1 || args[0] != "dump")) {
+		ts.Fatalf("usage: fakegitlab TOKEN SHA BRANCH | fakegitlab dump")
+	}
+	if args[0] == "dump" {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, r := range h.requests {
+			fmt.Fprintln(ts.Stdout(), r)
+		}
+		return
+	}
+	token, sha, branch := args[0], args[1], args[2]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := "JOB-TOKEN"
+		if r.Header.Get(header) == "" {
+			header = "PRIVATE-TOKEN"
+		}
+		h.mu.Lock()
+		h.requests = append(h.requests, r.Method+" "+r.URL.EscapedPath()+" "+header)
+		h.mu.Unlock()
+		if r.Header.Get(header) != token {
+			http.Error(w, `{"message":"401 Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		prefix := "/api/v4/projects/"
+		if r.Method != "GET" || !strings.HasPrefix(r.URL.Path, prefix) || !strings.HasSuffix(r.URL.Path, "/repository/commits/"+sha+"/merge_requests") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte("[]"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode([]map[string]any{{"iid": 12, "state": "merged", "source_branch": branch,
+			"target_branch": "main", "sha": "0123", "merge_commit_sha": sha}})
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("CI_API_V4_URL", srv.URL+"/api/v4")
 }

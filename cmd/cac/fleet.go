@@ -41,7 +41,7 @@ func buildFleet(cmd *cobra.Command, c *common, e env, ff fleetFlags) error {
 	} else if ok {
 		spec = s
 	}
-	v, err := loadValidator(cmd.Context(), c)
+	v, err := loadStandard(cmd.Context(), c)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ nothing is written (exit 1, naming the file and line). Writes are all or nothing
 	f.StringVar(&o.Template, "template", "", "template `PATH` (default: the pattern without {region}, prefixed CacRegion_)")
 	f.StringArrayVar(&maps, "map", nil, "rename a value path or prefix, `OLD=NEW` (repeatable), e.g. extend.db.url=mysql.main.domain")
 	f.StringVar(&o.Root, "root", migrate.DefaultRoot, "subtree for the service's own settings")
-	f.StringVar(&o.ConfigDir, "config-dir", "", "checkout of the config repo to write <usn>/<region>.yaml into")
+	f.StringVar(&o.ConfigDir, "config-dir", "", configDirUsage+"; <usn>/<region>.yaml are written there (required)")
 	f.StringVar(&jobsFile, "jobs", "", "batch: a YAML `FILE` with one job per service")
 	f.BoolVar(&o.DryRun, "dry-run", false, "compute and verify, write nothing")
 	return cmd

@@ -6,19 +6,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/envs"
-	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/gitremote"
-	"github.com/cacproj/cac/pkg/obs"
-	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/publish"
 )
 
-// RegionsFile in the config repo maps regions to Argo CD destinations and orders service start-up.
-const RegionsFile = "_regions.yaml"
-
 func newPublishCmd(c *common, e env) *cobra.Command {
-	var o gitops.Options
-	var out, openPR, forgeRepo, forgeAPI string
+	var opt publish.Options
+	o := &opt.GitOps
+	var out string
 	var noBuild bool
 	cmd := &cobra.Command{
 		Use:   "publish",
@@ -53,29 +49,23 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
   cac publish --gitops-repo https://github.com/acme/gitops.git --open-pr github --forge-repo acme/gitops`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := opt.GitOps
 			if o.RepoURL == "" {
 				return cacerr.Usage("set --gitops-repo (or CAC_GITOPS_REPO) to the GitOps repo to publish to")
 			}
-			v, err := loadValidator(cmd.Context(), c)
+			std, err := loadStandard(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			std, err := openStandard(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			var output *pipeline.Output
+			opt.CodeDir, opt.OutDir, opt.ConfigRepo, opt.USN, opt.Branch, opt.Regions = c.dir, out, c.configRepo, c.usn, c.branch, c.regions
+			opt.Validator, opt.Secrets, opt.Getenv, opt.Stderr = std, std, e.getenv, e.stderr
+			opt.Fetch, opt.Tool = configrepo.Options{Budget: budgetOption(c.fetchBudget)}, "cac "+toolVersion()
 			if noBuild {
-				if output, err = readOutput(c, out); err != nil {
+				if opt.Output, err = readOutput(c, out); err != nil {
 					return err
 				}
 			}
-			res, err := pipeline.Run(cmd.Context(), pipeline.Options{
-				CodeDir: c.dir, OutDir: out, ConfigRepo: c.configRepo, USN: c.usn, Branch: c.branch, Regions: c.regions,
-				Validator: v, ConfigChecks: []pipeline.ConfigCheck{envs.TodoFindings}, Getenv: e.getenv, Stderr: e.stderr,
-				ManifestsDir: o.ManifestsDir, ReadConfigFiles: []string{RegionsFile}, ValidateOnly: noBuild,
-				Tool: "cac " + toolVersion(),
-			})
+			res, err := publish.Run(cmd.Context(), opt)
 			if res != nil && len(res.Findings) > 0 {
 				if perr := printFindings(e, c.format, "cac publish", res.Findings); perr != nil {
 					return perr
@@ -84,36 +74,7 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 			if err != nil {
 				return err
 			}
-			if !noBuild {
-				output = &res.Output
-			}
-			o.USN, o.Output, o.Regions = c.usn, output, res.Report.Regions
-			o.Token = firstEnv(e, append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...)...)
-			o.Getenv = e.getenv
-			o.Stderr = e.stderr
-			if o.PipelineURL == "" {
-				o.PipelineURL = obs.PipelineURL(e.getenv)
-			}
-			o.Secrets = map[string][]gitops.SecretValue{}
-			for region, vals := range res.Values {
-				for _, s := range std.Secrets(vals) {
-					o.Secrets[region] = append(o.Secrets[region], gitops.SecretValue{Path: s.Path, Value: s.Value})
-				}
-			}
-			if data, ok := res.ConfigFiles[RegionsFile]; ok {
-				if o.Argo.Regions, err = gitops.ParseRegions(RegionsFile, data); err != nil {
-					return err
-				}
-			}
-			if openPR != "" && !o.DryRun {
-				if o.PR, err = prOpener(openPR, forgeRepo, forgeAPI, e); err != nil {
-					return err
-				}
-			}
-			pub, err := gitops.Publish(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
+			pub := res.Publish
 			switch {
 			case o.DryRun:
 				fmt.Fprint(e.stdout, pub.Diff)
@@ -141,26 +102,20 @@ from CAC_GITOPS_TOKEN (else CAC_GIT_TOKEN, GITHUB_TOKEN, CI_JOB_TOKEN), never fr
 	f.StringArrayVar(&o.AgeRecipients, "age-recipient", nil, "age public key to encrypt secrets for (repeatable; default: .sops.yaml in the GitOps repo)")
 	f.StringVar(&out, "out", "", "the build output `DIR`, relative to the code dir (default output/cac/<usn>, as cac build)")
 	f.BoolVar(&noBuild, "no-build", false, "publish the existing output of cac build instead of rendering")
+	f.StringVar(&o.Cache, "cache", "", "keep the GitOps repo in `DIR` between publishes, fetched incrementally (one lock per repo, shared safely)")
 	f.BoolVar(&o.NoPrune, "no-prune", false, "keep files in the GitOps repo that are no longer rendered")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the diff of what would change; push nothing")
 	f.StringVar(&o.PipelineURL, "pipeline-url", "", "pipeline link for the commit message (default: from CI variables)")
 	f.StringVar(&o.CommitMessage, "message", "", "an extra paragraph for the commit message")
 	f.StringVar(&o.Argo.Namespace, "argocd-namespace", "argocd", "namespace of the Argo CD Application objects")
 	f.StringVar(&o.Argo.RepoURL, "argocd-repo-url", "", "repo URL Argo CD reads, when it differs from --gitops-repo")
+	f.StringVar(&o.Argo.DestNamespace, "namespace", "", "destination namespace of the Applications without _regions.yaml (default: the service's name)")
 	f.BoolVar(&o.Argo.ManualSync, "manual-sync", false, "no automated sync in the Applications")
 	f.BoolVar(&o.Argo.NoPrune, "no-prune-sync", false, "automated sync without prune")
 	f.BoolVar(&o.Argo.NoSelfHeal, "no-self-heal", false, "automated sync without self-heal")
-	f.StringVar(&openPR, "open-pr", "", "push a branch and open a pull/merge request instead: github or gitlab")
-	f.StringVar(&forgeRepo, "forge-repo", "", "the GitOps repo on the forge: GitHub owner/name or GitLab project (for --open-pr)")
-	f.StringVar(&forgeAPI, "forge-api", "", "forge API `URL` (for --open-pr; default: GITHUB_API_URL or CI_API_V4_URL)")
+	f.StringVar(&opt.OpenPR, "open-pr", "", "push a branch and open a pull/merge request instead: github or gitlab")
+	f.StringVar(&opt.ForgeRepo, "forge-repo", "", "the GitOps repo on the forge: GitHub owner/name or GitLab project (for --open-pr)")
+	f.StringVar(&opt.ForgeAPIURL, "forge-api-url", "", "forge API `URL` (for --open-pr; default: GITHUB_API_URL or CI_API_V4_URL)")
+	aliasFlag(cmd, e, "forge-api", "forge-api-url")
 	return cmd
-}
-
-func firstEnv(e env, names ...string) string {
-	for _, n := range names {
-		if v := e.getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }

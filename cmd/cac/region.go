@@ -7,6 +7,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/envs"
+	"github.com/cacproj/cac/pkg/sops"
 )
 
 func newRegionCmd(c *common, e env) *cobra.Command {
@@ -39,7 +40,9 @@ An inventory value fills its leaf whatever the delivery (it is the resource actu
 
 The to-dos are written to _todo/NAME.yaml: cac validate fails (rule delivery/manual) until each is
 filled; cac region status NAME shows progress. The files are committed on cac/region-new-NAME like
-env copy does (or --dry-run).`,
+env copy does (or --dry-run). SOPS-encrypted files stay encrypted as with env copy: a copied secret
+is written encrypted for the source file's recipients; without an age identity only a file whose
+every value is copied can be written (byte for byte), any other is refused (exit 2).`,
 		Example: `  cac region new id --from sg --config-dir ../config --inventory id-resources.yaml --todo TODO-id.md`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,6 +57,9 @@ env copy does (or --dry-run).`,
 				return err
 			}
 			o := envs.RegionOptions{Name: args[0], From: from, Standard: std, Force: w.force}
+			if o.Keys, err = sops.KeysFromEnv(e.getenv); err != nil {
+				return cacerr.Usage("age identity: %w", err)
+			}
 			if inventory != "" {
 				if o.Inventory, err = envs.LoadInventory(cmd.Context(), inventory, nil); err != nil {
 					return err
@@ -81,7 +87,7 @@ env copy does (or --dry-run).`,
 	f.StringVar(&from, "from", "", "the source `REGION`")
 	f.StringVar(&inventory, "inventory", "", "resources allocated for the new region: YAML `FILE` or URL, {usn: {value.path: value}}")
 	f.StringVar(&todo, "todo", "", "also write the to-do list as markdown to `FILE`")
-	w.add(cmd)
+	w.add(cmd, e)
 	return cmd
 }
 
@@ -107,6 +113,6 @@ func newRegionStatusCmd(c *common, e env) *cobra.Command {
 			return writeReport(e, c.format, st)
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "read the config repo from this `DIR` (instead of --config-repo)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage)
 	return cmd
 }

@@ -17,11 +17,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/obs"
+	"github.com/cacproj/cac/pkg/settings"
 	"github.com/cacproj/cac/pkg/stdsource"
 )
 
@@ -45,10 +45,7 @@ type env struct {
 	rec            *obs.Recorder // what the run did, for --metrics-file; Main sets it
 }
 
-// SettingsFile holds project settings at the code repo root; keys are flag names.
-const SettingsFile = ".cac.yaml"
-
-// Main runs cac with args and returns the exit code (DESIGN §4): 0 ok, 1 findings, 2 usage or
+// Main runs cac with args and returns the exit code (docs/design.md §4): 0 ok, 1 findings, 2 usage or
 // local setup, 3 remote failure. It is the only place errors are printed. Around the command it
 // writes --metrics-file and sends --notify-url, also when the command fails.
 func Main(args []string, e env) int {
@@ -142,7 +139,7 @@ type usageError struct {
 func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
-// common holds the flags every command shares (DESIGN §4).
+// common holds the flags every command shares (docs/design.md §4).
 type common struct {
 	dir        string
 	configRepo string
@@ -184,7 +181,7 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 				}
 				c.dir = "."
 			}
-			if err := applySettings(cmd, c.dir, e.getenv); err != nil {
+			if err := applySettings(cmd, c.dir, e.getenv, e.stderr); err != nil {
 				return err
 			}
 			c.sources = stdsource.Options{CacheDir: standardCache(), Policy: gitremote.Policy{Budget: budgetOption(c.fetchBudget)},
@@ -228,35 +225,60 @@ Exit codes: 0 success, 1 findings in the input, 2 usage or local setup error, 3 
 		newServeCmd(c, e),
 		newEnvCmd(c, e), newRegionCmd(c, e), newSubenvCmd(c, e),
 		newSecretCmd(e),
+		newConfigCmd(c, e),
 	)
 	return root
 }
 
 // applySettings fills every flag not given on the command line from CAC_<FLAG> in the environment,
-// else from .cac.yaml in the code dir (flag > env > file > default).
-func applySettings(cmd *cobra.Command, dir string, getenv func(string) string) error {
-	file, err := readSettings(filepath.Join(dir, SettingsFile), cmd.Root())
+// else from .cac.yaml in the code dir (flag > env > file > default). A deprecated alias (see
+// aliasFlag) counts only when its flag got no value, and says so on stderr.
+func applySettings(cmd *cobra.Command, dir string, getenv func(string) string, stderr io.Writer) error {
+	file, err := settings.Read(filepath.Join(dir, settings.File), settingNames(cmd.Root()))
 	if err != nil {
 		return err
 	}
+	// lookup finds the value of flag name; from says where, and rename(n) names that place for flag n.
+	lookup := func(name string) (v, from string, rename func(string) string, ok bool) {
+		if v := getenv(envName(name)); v != "" {
+			return v, envName(name), envName, true
+		}
+		if s, ok := file[name]; ok {
+			at := func(n string) string { return fmt.Sprintf("%s:%d:%d %s", settings.File, s.Line, s.Col, n) }
+			return s.Value, at(name), func(n string) string { return n + " in " + settings.File }, true
+		}
+		return "", "", nil, false
+	}
 	var errs []error
+	var aliases []*pflag.Flag
+	set := map[string]bool{}
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Changed || f.Name == "help" || f.Name == "version" || f.Name == "dir" {
 			return
 		}
-		name := envName(f.Name)
-		v, from := getenv(name), name
-		if v == "" {
-			s, ok := file[f.Name]
-			if !ok {
-				return
-			}
-			v, from = s, SettingsFile+" "+f.Name
+		if _, ok := f.Value.(*aliasValue); ok {
+			aliases = append(aliases, f)
+			return
 		}
-		if err := f.Value.Set(v); err != nil {
-			errs = append(errs, cacerr.Usage("%s: %w", from, err))
+		if v, from, _, ok := lookup(f.Name); ok {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, cacerr.Usage("%s: %w", from, err))
+			}
+			set[f.Name] = true
 		}
 	})
+	for _, f := range aliases {
+		a := f.Value.(*aliasValue)
+		if cmd.Flags().Lookup(a.name).Changed || set[a.name] || a.used {
+			continue
+		}
+		if v, from, rename, ok := lookup(f.Name); ok {
+			fmt.Fprintf(stderr, "cac: %s is deprecated: use %s (the old name goes away in the next release)\n", from, rename(a.name))
+			if err := a.target.Set(v); err != nil {
+				errs = append(errs, cacerr.Usage("%s: %w", from, err))
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -264,52 +286,42 @@ func envName(flag string) string {
 	return "CAC_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// readSettings reads .cac.yaml (absent is fine). Keys must be flag names of some command.
-func readSettings(path string, root *cobra.Command) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, cacerr.Usage("read settings: %w", err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, cacerr.Usage("%s: %w", SettingsFile, err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, nil
-	}
-	m := doc.Content[0]
-	if m.Kind != yaml.MappingNode {
-		return nil, cacerr.Usage("%s:%d: settings must be a mapping of flag names to values", SettingsFile, m.Line)
-	}
-	known := flagNames(root)
-	out := map[string]string{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if !known[k.Value] || k.Value == "dir" {
-			var names []string
-			for n := range known {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			return nil, cacerr.Usage("%s:%d:%d: unknown setting %q; settings are flag names: %s", SettingsFile, k.Line, k.Column, k.Value, strings.Join(names, ", "))
-		}
-		switch v.Kind {
-		case yaml.ScalarNode:
-			out[k.Value] = v.Value
-		case yaml.SequenceNode:
-			var items []string
-			for _, it := range v.Content {
-				items = append(items, it.Value)
-			}
-			out[k.Value] = strings.Join(items, ",")
-		default:
-			return nil, cacerr.Usage("%s:%d:%d: setting %q must be a value or a list", SettingsFile, v.Line, v.Column, k.Value)
+// settingNames are the keys .cac.yaml may hold: the flag names of every command but --dir.
+func settingNames(root *cobra.Command) []string {
+	var out []string
+	for n := range flagNames(root) {
+		if n != "dir" {
+			out = append(out, n)
 		}
 	}
-	return out, nil
+	sort.Strings(out)
+	return out
+}
+
+// aliasValue is a deprecated flag name's value: it sets the flag's value under its new name and
+// prints a note on stderr (not through pflag's Deprecated, whose note cobra prints on stdout).
+type aliasValue struct {
+	old, name string
+	target    pflag.Value
+	stderr    io.Writer
+	used      bool
+}
+
+func (a *aliasValue) String() string { return a.target.String() }
+func (a *aliasValue) Type() string   { return a.target.Type() }
+func (a *aliasValue) Set(v string) error {
+	if !a.used {
+		fmt.Fprintf(a.stderr, "cac: --%s is deprecated: use --%s (the old name goes away in the next release)\n", a.old, a.name)
+	}
+	a.used = true
+	return a.target.Set(v)
+}
+
+// aliasFlag keeps old, a former name of the flag name on cmd, as a hidden alias for one release.
+func aliasFlag(cmd *cobra.Command, e env, old, name string) {
+	f := cmd.Flags().Lookup(name)
+	cmd.Flags().AddFlag(&pflag.Flag{Name: old, Usage: "deprecated: use --" + name, Hidden: true,
+		Value: &aliasValue{old: old, name: name, target: f.Value, stderr: e.stderr}})
 }
 
 func flagNames(root *cobra.Command) map[string]bool {

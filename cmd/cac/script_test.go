@@ -63,6 +63,7 @@ func scriptParams(dir string) testscript.Params {
 			e.Setenv("CAC_STANDARD", anyStd)
 			e.Values[serverKey{}] = &serverHolder{}
 			e.Values[forgeKey{}] = &forgeHolder{}
+			e.Values[gitlabKey{}] = &gitlabHolder{}
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 			e.Setenv("GIT_AUTHOR_NAME", "cac test")
@@ -82,6 +83,7 @@ func scriptParams(dir string) testscript.Params {
 			"gitserver":  cmdGitServer,
 			"gitfault":   cmdGitFault,
 			"fakegithub": cmdFakeGitHub,
+			"fakegitlab": cmdFakeGitLab,
 			"genfile":    cmdGenFile,
 		},
 	}

@@ -85,7 +85,7 @@ replaced atomically; the decrypted file is never written.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&configDir, "config-dir", "", "the config repo checkout (default: the git checkout around the current directory)")
+	cmd.Flags().StringVar(&configDir, "config-dir", "", configDirUsage+" (default: the git checkout around the current directory)")
 	return cmd
 }
 

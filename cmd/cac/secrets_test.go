@@ -154,7 +154,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		run{args: []string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user", "--standard", "http://tok-SEED-user-10:tok-SEED-std-11@127.0.0.1:1/std.yaml"}, exit: 3},
 		run{args: []string{"-C", code, "build", "--config-repo", cfgURL, "--usn", "user", "--standard", "http://x:tok-SEED-std-11@127.0.0.1:1/rules.git//std.yaml@v1"}, exit: 3},
 		run{args: []string{"-C", code, "validate", "--config-repo", cfgURL, "--usn", "user", "--registry", "http://127.0.0.1:1/reg.yaml?private_token=tok-SEED-reg-12"}, exit: 3},
-		run{args: []string{"-C", code, "select", "--region", "sg", "--dry-run"}},
+		run{args: []string{"-C", code, "select", "--region", "sg", "--usn", "user", "--dry-run"}},
 		run{args: []string{"-C", code, "schema"}},
 		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "user", "--config-repo", cfgURL}},
 		run{args: []string{"-C", code, "env", "show", "sg", "--usn", "user", "--config-repo", cfgURL, "--format", "json"}},
@@ -233,6 +233,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	// Files cac wrote: the report and anything else outside the rendered region dirs, and the
 	// config repo cache's git metadata (its work tree is the config repo: secrets are expected).
 	out := filepath.Join(code, "output", "cac", "user") // builds with --usn user write here
+	outs := filepath.Dir(out)                           // output/cac/<usn>: user, enc
 	if _, err := os.Stat(filepath.Join(out, "cac-report.json")); err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +248,8 @@ func TestNoSecretLeaks(t *testing.T) {
 			return skip(d) // the inputs
 		case rel == "imported":
 			return fs.SkipDir // cac import's region YAMLs: the config repo, where secrets belong
-		case d.IsDir() && filepath.Dir(p) == out:
-			return fs.SkipDir // rendered config: secrets belong there
+		case d.IsDir() && filepath.Dir(filepath.Dir(p)) == outs:
+			return fs.SkipDir // rendered config of a service (output/cac/<usn>/<region>): secrets belong there
 		case strings.HasPrefix(rel, "cache/") && (d.Name() == "tree" || d.Name() == "objects"):
 			// a cached clone's checked-out tree is the config repo (secrets expected) and its
 			// objects are compressed; its refs, config and lock files are cac's own, checked below

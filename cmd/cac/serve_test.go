@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
@@ -38,7 +39,8 @@ func TestServeReviews(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	head := gitfixture.Commit(t, code, "feature", map[string]string{".cac.yaml": "config-repo: " + srv.RepoURL("cfg.git") + "\n"}, "settings").String()
+	head := gitfixture.Commit(t, code, "feature", map[string]string{".cac.yaml": "config-repo: " + srv.RepoURL("cfg.git") + "\n",
+		"client.go": "package main\n\nconst db = \"10.0.0.2\"\n"}, "settings").String()
 
 	gh := &fakeGitHub{token: "ghs_T0KEN", comments: map[int64]string{}}
 	api := httptest.NewServer(gh)
@@ -102,7 +104,8 @@ func TestServeReviews(t *testing.T) {
 	drain()
 	gh.mu.Lock()
 	if len(gh.comments) != 1 || !strings.HasPrefix(gh.comments[1], "<!-- cac-diff:config part 1 -->") ||
-		!strings.Contains(gh.comments[1], "+host=10.0.0.2") || !strings.Contains(gh.comments[1], "+password=<secret sg:db.password: changed>") {
+		!strings.Contains(gh.comments[1], "+host=10.0.0.2") || !strings.Contains(gh.comments[1], "+password=<secret sg:db.password: changed>") ||
+		!strings.Contains(gh.comments[1], "**Anti-corruption scan: 1 new finding**") || !strings.Contains(gh.comments[1], "| error | `client.go:3:13` | scan/hardcoded-address |") {
 		t.Errorf("comments: %v", gh.comments)
 	}
 	want := head + " cac/diff success: 1 file changed in 1 region (+2 −2)"
@@ -133,6 +136,64 @@ func TestServeReviews(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "the head branch moved on; reviewing its tip") {
 		t.Errorf("the stale delivery is not logged:\n%s", stderr.String())
+	}
+}
+
+// TestServeErrorStatus: a run that cannot review (here the head's repository is gone) is not
+// silent: the commit gets the cac/diff status error with the reason, without the token.
+func TestServeErrorStatus(t *testing.T) {
+	srv, err := gitserver.Start(t.TempDir(), gitserver.Options{Token: "ghs_T0KEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	gh := &fakeGitHub{token: "ghs_T0KEN", comments: map[int64]string{}}
+	api := httptest.NewServer(gh)
+	defer api.Close()
+	vars := map[string]string{"CAC_WEBHOOK_SECRET": "hook-secret", "GITHUB_TOKEN": "ghs_T0KEN"}
+	var stderr bytes.Buffer
+	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	s, err := newServeServer(context.Background(), newRoot(e), &common{fetchBudget: time.Minute}, e, serveFlags{githubAPI: api.URL, maxParts: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	const sha = "1234567890123456789012345678901234567890"
+	body, _ := json.Marshal(map[string]any{
+		"action": "opened", "number": 7, "repository": map[string]any{"full_name": "acme/user"},
+		"pull_request": map[string]any{"number": 7,
+			"head": map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": srv.RepoURL("gone.git")}},
+			"base": map[string]any{"ref": "main", "repo": map[string]any{"clone_url": srv.RepoURL("gone.git")}}},
+	})
+	mac := hmac.New(sha256.New, []byte("hook-secret"))
+	mac.Write(body)
+	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-GitHub-Delivery", "d1")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	want := sha + " cac/diff error: cac could not review: fetch the head: fetch code repo " + srv.RepoURL("gone.git") + " (branch feature): repository not found"
+	if len(gh.statuses) != 1 || !strings.HasPrefix(gh.statuses[0], want) || len([]rune(strings.TrimPrefix(gh.statuses[0], sha+" cac/diff error: "))) > 140 {
+		t.Errorf("statuses %q, want one starting %q, at most 140 characters\nlog:\n%s", gh.statuses, want, stderr.String())
+	}
+	if len(gh.comments) != 0 || len(gh.unexpected) != 0 {
+		t.Errorf("comments %v, unexpected %q", gh.comments, gh.unexpected)
+	}
+	for _, st := range gh.statuses {
+		if strings.Contains(st, "ghs_T0KEN") || strings.Contains(st, "hook-secret") {
+			t.Errorf("a secret leaked: %q", st)
+		}
 	}
 }
 

@@ -18,15 +18,18 @@ import (
 	"github.com/cacproj/cac/pkg/values"
 )
 
-// stdValidator checks values with the standard's rules.
-type stdValidator struct {
+// loadedStandard is --standard and --registry, read once: the validator of a build and the
+// secret finder of a diff or a publish.
+type loadedStandard struct {
 	std      *standard.Standard
 	registry *standard.Registry
 }
 
-func (v stdValidator) Validate(region, usn string, vals *values.Node) []report.Finding {
+func (v loadedStandard) Validate(region, usn string, vals *values.Node) []report.Finding {
 	return v.std.Validate(standard.Input{Region: region, USN: usn, Values: vals, Registry: v.registry})
 }
+
+func (v loadedStandard) Secrets(vals *values.Node) []standard.SecretValue { return v.std.Secrets(vals) }
 
 func standardCache() string {
 	dir, err := os.UserCacheDir()
@@ -41,16 +44,16 @@ func openStandard(ctx context.Context, c *common) (*standard.Standard, error) {
 	return stdsource.Open(ctx, c.standard, c.sources)
 }
 
-// loadValidator returns the validator for --standard and --registry.
-func loadValidator(ctx context.Context, c *common) (pipeline.Validator, error) {
+// loadStandard reads --standard and --registry once.
+func loadStandard(ctx context.Context, c *common) (loadedStandard, error) {
 	std, err := openStandard(ctx, c)
 	if err != nil {
-		return nil, err
+		return loadedStandard{}, err
 	}
-	v := stdValidator{std: std}
+	v := loadedStandard{std: std}
 	if c.registry != "" {
 		if v.registry, err = stdsource.LoadRegistry(ctx, c.registry, c.sources); err != nil {
-			return nil, err
+			return loadedStandard{}, err
 		}
 	}
 	return v, nil
@@ -78,7 +81,7 @@ rule and what to do. A secret's value is never printed.`,
 			if err := checkFormat(c.format); err != nil {
 				return err
 			}
-			v, err := loadValidator(cmd.Context(), c)
+			v, err := loadStandard(cmd.Context(), c)
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-// Package cacerr classifies errors into the exit codes of DESIGN §4:
+// Package cacerr classifies errors into the exit codes of docs/design.md §4:
 // 0 success · 1 findings in the input · 2 usage or local setup error · 3 remote failure after retries.
 // Commands return errors; one place (cmd/cac) prints them and maps them with ExitCode.
 package cacerr

@@ -8,10 +8,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// BranchVars are the CI variables read, in order, for the code branch (DESIGN §1).
+// BranchVars are the CI variables read, in order, for the code branch (docs/design.md §1).
 var BranchVars = []string{"GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_REF_NAME"}
 
-// ResolveBranch finds the code branch in DESIGN §1's order: flag (--branch), then the first
+// ResolveBranch finds the code branch in docs/design.md §1's order: flag (--branch), then the first
 // non-empty variable of BranchVars read through getenv, then the branch checked out in the git
 // repository containing codeDir. It returns the branch and where it came from ("--branch", a
 // variable name, or "git checkout"); both are empty when nothing names a branch (codeDir is not in
@@ -58,9 +58,16 @@ func HeadCommit(dir string) (string, error) {
 	return head.Hash().String(), nil
 }
 
+// OpenLocal opens the local git repository containing dir (or exactly at dir, when detect is false)
+// with its common directory, so that a linked worktree (git worktree add) sees every branch and tag
+// of the repository, not only its own HEAD. Every local repository cac reads is opened through it.
+func OpenLocal(dir string, detect bool) (*git.Repository, error) {
+	return git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: detect, EnableDotGitCommonDir: true})
+}
+
 // openCodeRepo opens the repository containing dir; nil without error when there is none.
 func openCodeRepo(dir string) (*git.Repository, error) {
-	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	repo, err := OpenLocal(dir, true)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return nil, nil
 	}

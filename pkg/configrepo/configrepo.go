@@ -1,4 +1,4 @@
-// Package configrepo fetches the config repo (DESIGN §1): the branch named like the code branch,
+// Package configrepo fetches the config repo (docs/design.md §1): the branch named like the code branch,
 // falling back to the remote's default branch (read from its HEAD symref) when that branch does
 // not exist, or a local directory used in place. The remote work (shallow fetch, cache, retries,
 // time budget, credentials, redaction) is pkg/gitremote's; this package resolves the branch and
@@ -130,7 +130,7 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 			return res, nil
 		}
 	}
-	snap, err := rem.Fetch(ctx, gitremote.CheckoutOptions{Branch: o.Branch, Cache: o.Cache, OfflineFallback: o.OfflineFallback,
+	snap, err := rem.Snapshot(ctx, gitremote.CheckoutOptions{Branch: o.Branch, Cache: o.Cache, OfflineFallback: o.OfflineFallback,
 		Stderr: o.Stderr, Progress: o.Progress})
 	if err != nil {
 		return nil, err
@@ -150,6 +150,6 @@ func plainDir(rem *gitremote.Remote, path string) (bool, error) {
 	if !st.IsDir() {
 		return false, cacerr.Usage("config repo %s: not a directory", rem)
 	}
-	_, err = git.PlainOpen(path)
+	_, err = OpenLocal(path, false)
 	return errors.Is(err, git.ErrRepositoryNotExists), nil
 }

@@ -1,5 +1,5 @@
 // Package diff compares two rendered config trees (base and head) and lays the result out as a
-// unified text diff, JSON, or markdown comment parts for a merge-request bot (DESIGN §5).
+// unified text diff, JSON, or markdown comment parts for a merge-request bot (docs/design.md §5).
 // Secret values are replaced by tokens before anything is compared, so no output can carry them.
 package diff
 
@@ -96,9 +96,7 @@ func Compute(base, head Tree, opt Options) *Result {
 	case ctx < 0:
 		ctx = 0
 	}
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = 0 // deterministic output; line mode is fast enough
-
+	dmp := newDMP()
 	res := &Result{Regions: []Region{}}
 	for _, name := range unionKeys(base, head) {
 		bf, hf := base[name], head[name]
@@ -218,6 +216,32 @@ func maskers(secrets []Secret, region string) (base, head func(string) string) {
 	}
 	return build(bp), build(hp)
 }
+
+func newDMP() *diffmatchpatch.DiffMatchPatch {
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = 0 // deterministic output; line mode is fast enough
+	return dmp
+}
+
+// Unified is the unified diff of one file as `cac diff` writes it (WriteText): "--- from" and
+// "+++ to" headers (a/<path>, b/<path>, /dev/null for a side that does not exist), then hunks
+// with 3 lines of context, a line without a final newline marked "\ No newline at end of file".
+// A binary file (one holding a NUL byte) is one "Binary files ... differ" line. "" when a and b
+// are equal.
+func Unified(from, to, a, b string) string {
+	if a == b {
+		return ""
+	}
+	if isBinary(a) || isBinary(b) {
+		return binaryLine(from, to)
+	}
+	hunks, _, _ := unified(newDMP(), a, b, 3)
+	return fileHeader(from, to) + hunks
+}
+
+func fileHeader(from, to string) string { return "--- " + from + "\n+++ " + to + "\n" }
+
+func binaryLine(from, to string) string { return "Binary files " + from + " and " + to + " differ\n" }
 
 // op is one line of an edit script.
 type op struct {

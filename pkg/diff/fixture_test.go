@@ -1,6 +1,12 @@
 package diff
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
+
+// svcMarker is the marker line the tests' parts start with (forge.MarkerLine writes the same).
+func svcMarker(n int) string { return fmt.Sprintf("<!-- cac-diff:svc part %d -->", n) }
 
 // Secret values used by the fixture; no output may contain them.
 const (

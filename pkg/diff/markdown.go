@@ -3,31 +3,35 @@ package diff
 import (
 	"fmt"
 	"html"
+	"math"
 	"strings"
 	"unicode/utf8"
 )
 
-// Comment size limits of the forges, in characters. Markdown measures bytes, which never
-// undercounts characters.
-const (
-	GitHubLimit = 65536
-	GitLabLimit = 1000000
-	MinLimit    = 2048 // smaller limits are raised to this
-)
+// Sizes are in characters, the unit GitHub and GitLab count a comment body in (Unicode code
+// points). Chars counts a character outside the Basic Multilingual Plane (most emoji) twice, as a
+// UTF-16 counter would, so a part fits either reading; a part of n characters is at most 4n bytes.
 
-// MarkdownOptions shape the merge-request comment.
+// MinLimit is the smallest part size Markdown lays out; smaller limits are raised to it.
+const MinLimit = 2048
+
+// MarkdownOptions shape the merge-request comment. Markdown knows no forge: the caller passes
+// the forge's marker line and comment limit.
 type MarkdownOptions struct {
-	Title    string // heading; default "cac diff: <USN>"
-	USN      string
-	Marker   string // identifies our comments; default "cac-diff:<USN>"; see MarkerLine
-	Limit    int    // maximum size of one part in bytes; default GitHubLimit, at least MinLimit
-	MaxParts int    // maximum number of parts; default 10
+	Title string // heading; default "cac diff: <USN>"
+	USN   string
+	// MarkerLine returns the hidden line part n starts with (forge.MarkerLine); nil: none.
+	MarkerLine func(n int) string
+	// Intro is shown at the top of part 1, under the marker line: which commits and branches
+	// were compared, a note. It counts in part 1's size; one longer than Limit/4 is cut.
+	Intro string
+	// Limit is the largest part in characters (see Chars), every header and footer included:
+	// the forge's MaxCommentChars. 0 means no limit; a smaller one is raised to MinLimit.
+	Limit    int
+	MaxParts int // maximum number of parts; default 10
 }
 
 func (o *MarkdownOptions) defaults() {
-	if o.Marker == "" {
-		o.Marker = "cac-diff:" + o.USN
-	}
 	if o.Title == "" {
 		o.Title = "cac diff"
 		if o.USN != "" {
@@ -35,37 +39,105 @@ func (o *MarkdownOptions) defaults() {
 		}
 	}
 	if o.Limit <= 0 {
-		o.Limit = GitHubLimit
+		o.Limit = math.MaxInt32
 	}
 	o.Limit = max(o.Limit, MinLimit)
 	if o.MaxParts <= 0 {
 		o.MaxParts = 10
 	}
+	if o.Intro != "" && !strings.HasSuffix(o.Intro, "\n") {
+		o.Intro += "\n"
+	}
+	o.Intro = cutLines(o.Intro, o.Limit/4)
 }
 
-// MarkerLine is the hidden first line of part n of the comment identified by marker.
-// forge.Upsert finds comments by it.
-func MarkerLine(marker string, n int) string {
-	return fmt.Sprintf("<!-- %s part %d -->", marker, n)
+// Chars is the size of s as Markdown measures a part: one per character (code point), two for a
+// character outside the Basic Multilingual Plane; an invalid byte counts one, as the U+FFFD it is
+// sent as.
+func Chars(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
 }
 
-// maxListed caps the added/removed file lines of the summary, so it always fits in part 1.
+// prefixChars returns the length in bytes of the longest prefix of s of at most n characters
+// (see Chars) that does not split a character.
+func prefixChars(s string, n int) int {
+	c := 0
+	for i, r := range s {
+		w := 1
+		if r > 0xFFFF {
+			w = 2
+		}
+		if c+w > n {
+			return i
+		}
+		c += w
+	}
+	return len(s)
+}
+
+// suffixChars returns the length in bytes of the longest suffix of s of at most n
+// characters that does not split a character.
+func suffixChars(s string, n int) int {
+	c, i := 0, len(s)
+	for i > 0 {
+		r, w := utf8.DecodeLastRuneInString(s[:i])
+		cw := 1
+		if r > 0xFFFF {
+			cw = 2
+		}
+		if c+cw > n {
+			break
+		}
+		c += cw
+		i -= w
+	}
+	return len(s) - i
+}
+
+// cutLines shortens s (lines ending in "\n") to at most n characters: whole lines while they fit,
+// then "…" on a line of its own; a first line longer than n is cut and ends in "…".
+func cutLines(s string, n int) string {
+	if Chars(s) <= n {
+		return s
+	}
+	const more = "…\n"
+	kept, size := 0, 0
+	for _, l := range splitLines(s) {
+		if size+Chars(l)+Chars(more) > n {
+			break
+		}
+		kept += len(l)
+		size += Chars(l)
+	}
+	if kept == 0 {
+		return s[:prefixChars(s, n-Chars(more))] + more
+	}
+	return s[:kept] + more
+}
+
+// maxListed caps the added/removed file lines of the summary.
 const maxListed = 50
 
-// Markdown lays r out as one or more comment parts, each within opt.Limit bytes: a summary table
-// first, then one <details> per region and file holding a ```diff fence. A diff too long for one
-// part continues in the next, fences and <details> closed at the cut and reopened after it; past
-// opt.MaxParts the last part says what was left out and where to see all of it.
+// Markdown lays r out as one or more comment parts, each within opt.Limit characters with its
+// headers and footers: a summary table first, then one <details> per region and file holding a
+// ```diff fence. A diff too long for one part continues in the next, fences and <details> closed
+// at the cut and reopened after it; past opt.MaxParts the last part says what was left out and
+// where to see all of it.
 func Markdown(r *Result, opt MarkdownOptions) []string {
 	opt.defaults()
-	if !r.Changed() {
-		return []string{MarkerLine(opt.Marker, 1) + "\n### " + opt.Title + "\n\nNo change to the rendered config.\n"}
-	}
 	p := packer{opt: opt}
-	// Every part keeps room for its header and a "continued" footer; the last possible part
-	// also keeps room for the note on what was left out.
-	p.reserve = len(p.header(opt.MaxParts, opt.MaxParts)) + len(continued(opt.MaxParts))
-	p.cur.WriteString(summary(r))
+	if !r.Changed() {
+		return []string{p.header(1, 1) + "No change to the rendered config.\n"}
+	}
+	p.capacity = p.capacityOf(1)
+	p.put(summary(r, p.capacity))
 	var blocks []block
 	for _, reg := range r.Regions {
 		for i := range reg.Files {
@@ -84,7 +156,8 @@ func Markdown(r *Result, opt MarkdownOptions) []string {
 	return p.finish(r)
 }
 
-// noteReserve is kept free in the last possible part for the left-out note.
+// noteReserve is kept free in the last possible part for the left-out note (leftOut), which is
+// under 400 characters.
 const noteReserve = 512
 
 type block struct {
@@ -95,22 +168,31 @@ type block struct {
 
 type packer struct {
 	opt      MarkdownOptions
-	reserve  int
 	parts    []string // bodies of finished parts
 	cur      strings.Builder
+	size     int // Chars(cur)
+	capacity int // of the current part's body
 	omitted  struct{ files, lines int }
 	cutShort bool // a file was cut short by the part cap
 }
 
-func (p *packer) capacity() int {
-	c := p.opt.Limit - p.reserve
-	if len(p.parts)+1 == p.opt.MaxParts {
-		c -= noteReserve
+// capacityOf is the room for the body of part n: the limit less its header (sized as if there
+// were MaxParts parts, which has the longest "Part n of N"), and less the "continued" footer or,
+// in the last possible part, the left-out note.
+func (p *packer) capacityOf(n int) int {
+	c := p.opt.Limit - Chars(p.header(n, p.opt.MaxParts))
+	if n < p.opt.MaxParts {
+		return c - Chars(continued(n+1))
 	}
-	return c
+	return c - noteReserve
 }
 
-func (p *packer) room() int { return p.capacity() - p.cur.Len() }
+func (p *packer) room() int { return p.capacity - p.size }
+
+func (p *packer) put(s string) {
+	p.cur.WriteString(s)
+	p.size += Chars(s)
+}
 
 // next starts a new part; false when the part cap is reached.
 func (p *packer) next() bool {
@@ -119,61 +201,65 @@ func (p *packer) next() bool {
 	}
 	p.parts = append(p.parts, p.cur.String())
 	p.cur.Reset()
+	p.size = 0
+	p.capacity = p.capacityOf(len(p.parts) + 1)
 	return true
 }
 
 // add writes b, splitting it across parts by lines when needed. False when the part cap cut it.
 func (p *packer) add(b block) bool {
-	size := len(b.open) + len(b.close)
+	size := Chars(b.open) + Chars(b.close)
 	for _, l := range b.lines {
-		size += len(l)
+		size += Chars(l)
 	}
-	if size > p.room() && size <= p.capacity() && p.cur.Len() > 0 {
+	if size > p.room() && size <= p.capacity && p.size > 0 {
 		// It fits in a fresh part: do not cut it.
 		if !p.next() {
 			p.omit(b, 0)
 			return false
 		}
 	}
-	if len(b.open)+len(b.close)+firstLen(b.lines) > p.room() && p.cur.Len() > 0 {
+	if Chars(b.open)+Chars(b.close)+min(firstLen(b.lines), p.maxLine()) > p.room() && p.size > 0 {
 		if !p.next() {
 			p.omit(b, 0)
 			return false
 		}
 	}
-	p.cur.WriteString(b.open)
-	maxLine := p.opt.Limit/4 + 1
+	p.put(b.open)
+	maxLine := p.maxLine()
 	for i := 0; i < len(b.lines); i++ {
 		l := b.lines[i]
-		for len(l) > maxLine { // a line longer than a part: wrap it, never drop it
-			cut := maxLine
-			for cut > 0 && !utf8.RuneStart(l[cut]) {
-				cut--
-			}
+		for n := Chars(l); n > maxLine; { // a line too long for a part: wrap it, never drop it
+			cut := prefixChars(l, maxLine-1)
 			if !p.write(b, l[:cut]+"\n", i) {
 				return false
 			}
+			n -= Chars(l[:cut])
 			l = l[cut:]
 		}
 		if !p.write(b, l, i) {
 			return false
 		}
 	}
-	p.cur.WriteString(b.close)
+	p.put(b.close)
 	return true
 }
 
+// maxLine is the longest line written whole, "\n" included; longer ones are wrapped. It leaves a
+// fresh part room for the reopened <details> and fence around it.
+func (p *packer) maxLine() int { return p.opt.Limit / 8 }
+
 // write adds one line of b, moving to the next part (closing and reopening b) when it does not fit.
 func (p *packer) write(b block, l string, i int) bool {
-	if len(l)+len(b.close) > p.room() {
-		p.cur.WriteString(b.close)
+	if Chars(l)+Chars(b.close) > p.room() {
+		p.put(b.close)
 		if !p.next() {
 			p.omit(b, i)
 			return false
 		}
-		p.cur.WriteString(b.reopen)
+		p.put(b.reopen)
 	}
-	p.cur.WriteString(l)
+	p.put(l)
 	return true
 }
 
@@ -190,7 +276,7 @@ func (p *packer) omit(b block, i int) {
 
 func (p *packer) finish(r *Result) []string {
 	if p.omitted.files > 0 || p.omitted.lines > 0 {
-		p.cur.WriteString(p.leftOut(r))
+		p.put(p.leftOut(r))
 	}
 	p.parts = append(p.parts, p.cur.String())
 	n := len(p.parts)
@@ -217,8 +303,16 @@ func (p *packer) leftOut(r *Result) string {
 	return sb.String()
 }
 
+// header opens part n of total: the marker line, the intro (part 1 only), the title.
 func (p *packer) header(n, total int) string {
-	h := MarkerLine(p.opt.Marker, n) + "\n### " + p.opt.Title
+	var h string
+	if p.opt.MarkerLine != nil {
+		h = p.opt.MarkerLine(n) + "\n"
+	}
+	if n == 1 && p.opt.Intro != "" {
+		h += p.opt.Intro + "\n"
+	}
+	h += "### " + p.opt.Title
 	if total > 1 {
 		h += fmt.Sprintf(" · Part %d of %d", n, total)
 	}
@@ -231,7 +325,7 @@ func firstLen(lines []string) int {
 	if len(lines) == 0 {
 		return 0
 	}
-	return len(lines[0])
+	return Chars(lines[0])
 }
 
 func countChanged(lines []string) int {
@@ -244,19 +338,43 @@ func countChanged(lines []string) int {
 	return n
 }
 
-func summary(r *Result) string {
+// summary is the table that opens part 1, within budget characters: when every region and every
+// added or removed file do not fit, it shows fewer rows and says how many more there are; the
+// totals row is always there.
+func summary(r *Result, budget int) string {
+	rows, listed := len(r.Regions), maxListed
+	for {
+		s := summaryRows(r, rows, listed)
+		if Chars(s) <= budget || rows+listed == 0 {
+			return s
+		}
+		rows, listed = rows/2, listed/2
+	}
+}
+
+// summaryRows writes the first maxRows regions' rows and the first maxListed added or removed
+// files and regions.
+func summaryRows(r *Result, maxRows, maxListed int) string {
 	var sb strings.Builder
 	t := r.Totals
 	fmt.Fprintf(&sb, "**%s changed in %s** (+%d −%d)\n\n", plural(t.Files, "file"), plural(t.Regions, "region"), t.Added, t.Removed)
 	sb.WriteString("| region | files changed | + | − |\n| --- | ---: | ---: | ---: |\n")
 	var listed []string
-	for _, reg := range r.Regions {
+	var more Totals
+	for i, reg := range r.Regions {
 		name := "`" + reg.Name + "`"
 		if reg.Status != Modified {
 			name += " (" + string(reg.Status) + ")"
 			listed = append(listed, fmt.Sprintf("- region `%s` %s (%s)", reg.Name, reg.Status, plural(len(reg.Files), "file")))
 		}
-		fmt.Fprintf(&sb, "| %s | %d | %d | %d |\n", name, len(reg.Files), reg.Added, reg.Removed)
+		if i < maxRows {
+			fmt.Fprintf(&sb, "| %s | %d | %d | %d |\n", name, len(reg.Files), reg.Added, reg.Removed)
+		} else {
+			more.Regions++
+			more.Files += len(reg.Files)
+			more.Added += reg.Added
+			more.Removed += reg.Removed
+		}
 		if reg.Status != Modified {
 			continue
 		}
@@ -265,6 +383,9 @@ func summary(r *Result) string {
 				listed = append(listed, fmt.Sprintf("- `%s/%s` %s", f.Region, f.Path, f.Status))
 			}
 		}
+	}
+	if more.Regions > 0 {
+		fmt.Fprintf(&sb, "| … %s not listed | %d | %d | %d |\n", plural(more.Regions, "region"), more.Files, more.Added, more.Removed)
 	}
 	fmt.Fprintf(&sb, "| **total** | **%d** | **%d** | **%d** |\n", t.Files, t.Added, t.Removed)
 	if len(listed) > 0 {
@@ -281,8 +402,15 @@ func summary(r *Result) string {
 	return sb.String()
 }
 
+// maxLabel caps the characters of a file's region and path in its <details> summary.
+const maxLabel = 120
+
 func fileBlock(f *File) block {
-	label := html.EscapeString(f.Region + " — " + f.Path)
+	label := f.Region + " — " + f.Path
+	if Chars(label) > maxLabel { // keep the end: the file name
+		label = "…" + label[len(label)-suffixChars(label, maxLabel-1):]
+	}
+	label = html.EscapeString(label)
 	var counts string
 	switch f.Status {
 	case Added:
@@ -297,7 +425,7 @@ func fileBlock(f *File) block {
 		body = "Binary files differ\n"
 		counts = string(f.Status) + ", binary"
 	}
-	fence := strings.Repeat("`", max(3, longestRun(body, '`')+1))
+	fence := Fence(body)
 	return block{
 		open:    "<details><summary>" + label + " (" + counts + ")</summary>\n\n" + fence + "diff\n",
 		reopen:  "<details><summary>" + label + " (" + counts + ", continued)</summary>\n\n" + fence + "diff\n",
@@ -306,6 +434,9 @@ func fileBlock(f *File) block {
 		changed: f.Added + f.Removed,
 	}
 }
+
+// Fence is the shortest code fence (three backticks or more) that no line of s can close.
+func Fence(s string) string { return strings.Repeat("`", max(3, longestRun(s, '`')+1)) }
 
 func longestRun(s string, c byte) int {
 	best, n := 0, 0

@@ -8,7 +8,7 @@ import (
 )
 
 func TestMarkdown(t *testing.T) {
-	parts := Markdown(fixtureResult(), MarkdownOptions{USN: "svc"})
+	parts := Markdown(fixtureResult(), MarkdownOptions{USN: "svc", MarkerLine: svcMarker})
 	if len(parts) != 1 {
 		t.Fatalf("%d parts, want 1", len(parts))
 	}
@@ -17,7 +17,7 @@ func TestMarkdown(t *testing.T) {
 
 func TestMarkdownNoChange(t *testing.T) {
 	base, _ := fixture()
-	parts := Markdown(Compute(base, base, Options{}), MarkdownOptions{USN: "svc"})
+	parts := Markdown(Compute(base, base, Options{}), MarkdownOptions{USN: "svc", MarkerLine: svcMarker})
 	want := "<!-- cac-diff:svc part 1 -->\n### cac diff: svc\n\nNo change to the rendered config.\n"
 	if len(parts) != 1 || parts[0] != want {
 		t.Errorf("got %q", parts)
@@ -34,7 +34,7 @@ func TestMarkdownSplit(t *testing.T) {
 	}
 	base["eu-west"]["conf/limits.conf"], head["eu-west"]["conf/limits.conf"] = []byte(b.String()), []byte(h.String())
 	res := Compute(base, head, Options{Secrets: fixtureSecrets})
-	parts := Markdown(res, MarkdownOptions{USN: "svc", Limit: 2048, MaxParts: 20})
+	parts := Markdown(res, MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: 2048, MaxParts: 20})
 	checkGolden(t, strings.Join(parts, "\n=== next part ===\n"))
 	checkParts(t, parts, 2048)
 	if len(parts) < 3 || !strings.Contains(strings.Join(parts, ""), "limits.conf (+119 −119, continued)") {
@@ -64,7 +64,7 @@ func TestMarkdownHugeFile(t *testing.T) {
 		fmt.Fprintf(&b, "key%04d = %d\n", i, i+1)
 	}
 	r := Compute(Tree{"eu": {"big.conf": []byte(a.String())}}, Tree{"eu": {"big.conf": []byte(b.String())}}, Options{})
-	parts := Markdown(r, MarkdownOptions{USN: "svc", Limit: 10000, MaxParts: 50})
+	parts := Markdown(r, MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: 10000, MaxParts: 50})
 	checkParts(t, parts, 10000)
 	if len(parts) < 4 {
 		t.Fatalf("%d parts, want the file split across many", len(parts))
@@ -84,7 +84,7 @@ func TestMarkdownCap(t *testing.T) {
 		head[fmt.Sprintf("r%02d", i)] = map[string][]byte{"app.conf": []byte(strings.Repeat(fmt.Sprintf("line %d\n", i), 30))}
 	}
 	r := Compute(Tree{}, head, Options{})
-	parts := Markdown(r, MarkdownOptions{USN: "svc", Limit: 4000, MaxParts: 3})
+	parts := Markdown(r, MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: 4000, MaxParts: 3})
 	checkParts(t, parts, 4000)
 	if len(parts) != 3 {
 		t.Fatalf("%d parts, want 3", len(parts))
@@ -117,8 +117,8 @@ func checkParts(t *testing.T, parts []string, limit int) {
 	fence := regexp.MustCompile("(?m)^`{3,}")
 	for i, p := range parts {
 		n := i + 1
-		if len(p) > limit {
-			t.Errorf("part %d is %d bytes, limit %d", n, len(p), limit)
+		if c := Chars(p); c > limit {
+			t.Errorf("part %d is %d characters, limit %d", n, c, limit)
 		}
 		if want := fmt.Sprintf("<!-- cac-diff:svc part %d -->\n", n); !strings.HasPrefix(p, want) {
 			t.Errorf("part %d does not start with %q", n, want)
@@ -136,5 +136,23 @@ func checkParts(t *testing.T, parts []string, limit int) {
 		if hasSummary := strings.Contains(p, "| region | files changed |"); hasSummary != (n == 1 && !noChange) {
 			t.Errorf("part %d: summary table present = %v", n, hasSummary)
 		}
+	}
+}
+
+// TestMarkdownSummaryFits: a summary too long for part 1 lists fewer regions, says how many it
+// left out of the table, and keeps the totals.
+func TestMarkdownSummaryFits(t *testing.T) {
+	head := Tree{}
+	for i := range 3000 {
+		head[fmt.Sprintf("region-%04d", i)] = map[string][]byte{"app.conf": []byte("a = 1\n")}
+	}
+	parts := Markdown(Compute(Tree{}, head, Options{}), MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: 8000, MaxParts: 3})
+	checkParts(t, parts, 8000)
+	m := regexp.MustCompile("\n((?:\\| `region-\\d{4}` \\(added\\) \\| 1 \\| 1 \\| 0 \\|\n)+)\\| … (\\d+) regions not listed \\| (\\d+) \\| (\\d+) \\| 0 \\|\n\\| \\*\\*total\\*\\* \\| \\*\\*3000\\*\\* \\| \\*\\*3000\\*\\* \\| \\*\\*0\\*\\* \\|\n").FindStringSubmatch(parts[0])
+	if m == nil {
+		t.Fatalf("part 1 lacks a shortened table with the totals:\n%s", parts[0])
+	}
+	if rows := strings.Count(m[1], "\n"); m[2] != fmt.Sprint(3000-rows) || m[3] != m[2] || m[4] != m[2] {
+		t.Errorf("%d rows listed, then %q", rows, m[0][len(m[1]):])
 	}
 }

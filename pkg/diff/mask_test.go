@@ -22,8 +22,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs = append(outputs, sb.String())
-	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc"})...)
-	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc", Limit: 2048, MaxParts: 2})...)
+	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc", MarkerLine: svcMarker})...)
+	outputs = append(outputs, Markdown(r, MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: 2048, MaxParts: 2})...)
 	for i, out := range outputs {
 		for _, s := range []string{oldPassword, newPassword, apiKey} {
 			if strings.Contains(out, s) {

@@ -43,7 +43,7 @@ func TestMarkdownSplitProperties(t *testing.T) {
 		}
 		r := Compute(base, head, Options{Context: rng.IntN(4)})
 		limit, maxParts := 2500+rng.IntN(8000), 1+rng.IntN(8)
-		parts := Markdown(r, MarkdownOptions{USN: "svc", Limit: limit, MaxParts: maxParts})
+		parts := Markdown(r, MarkdownOptions{USN: "svc", MarkerLine: svcMarker, Limit: limit, MaxParts: maxParts})
 		name := fmt.Sprintf("run %d (limit %d, max %d parts)", run, limit, maxParts)
 		t.Run(name, func(t *testing.T) {
 			checkParts(t, parts, limit)

@@ -39,11 +39,12 @@ func WriteText(w io.Writer, r *Result, color bool) error {
 				b = "/dev/null"
 			}
 			if f.Binary {
-				paint(ansiBold, "Binary files "+a+" and "+b+" differ\n")
+				paint(ansiBold, binaryLine(a, b))
 				continue
 			}
-			paint(ansiBold, "--- "+a+"\n")
-			paint(ansiBold, "+++ "+b+"\n")
+			for _, l := range splitLines(fileHeader(a, b)) {
+				paint(ansiBold, l)
+			}
 			for _, l := range splitLines(f.Unified) {
 				switch l[0] {
 				case '@':

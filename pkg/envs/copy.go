@@ -15,6 +15,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -42,6 +43,9 @@ type CopyOptions struct {
 	ImageKey string // default DefaultImageKey
 	// Standard, when set, masks overrides of its secret leaves in the report.
 	Standard *standard.Standard
+	// Keys open SOPS-encrypted source files, which the copy writes encrypted again for the same
+	// recipients (with a fresh data key); without an identity such a file is copied unchanged only.
+	Keys *sops.Keys
 }
 
 // Override is one --set applied.
@@ -103,8 +107,9 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 	rep := &CopyReport{From: o.From, To: o.To, Services: sel}
 	type file struct {
 		src, dst string
-		data     []byte
+		in       *regionSource
 		d        *doc
+		edited   bool
 		global   bool
 	}
 	var files []*file
@@ -126,19 +131,26 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 		return nil, nil, err
 	}
 	for _, f := range files {
-		if f.data, err = fs.ReadFile(fsys, f.src); err != nil {
-			return nil, nil, cacerr.Usage("read %s: %w", f.src, err)
+		if f.in, err = readRegionSource(fsys, f.src, o.Keys); err != nil {
+			return nil, nil, err
 		}
 	}
-	edit := func(f *file) (*doc, error) {
+	parsed := func(f *file) (*doc, error) {
 		if f.d == nil {
-			d, err := parseDoc(f.src, f.data)
+			d, err := parseDoc(f.src, f.in.data)
 			if err != nil {
 				return nil, cacerr.Wrap(cacerr.KindUsage, err)
 			}
 			f.d = d
 		}
 		return f.d, nil
+	}
+	edit := func(f *file, why string) (*doc, error) {
+		if err := f.in.editable(why); err != nil {
+			return nil, err
+		}
+		f.edited = true
+		return parsed(f)
 	}
 	for _, s := range sets {
 		ov := Override{Key: s.key, Value: s.value.Value}
@@ -149,7 +161,7 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 		}
 		var where []*file
 		for _, f := range files {
-			d, err := edit(f)
+			d, err := parsed(f)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -168,8 +180,15 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 			where = files
 		}
 		for _, f := range where {
+			d, err := edit(f, "--set "+s.key)
+			if err != nil {
+				return nil, nil, err
+			}
 			v := *s.value
-			f.d.set(s.key, &v)
+			d.set(s.key, &v)
+			if f.in.opened != nil && f.in.opened.Encrypts(strings.Split(s.key, ".")) {
+				ov.Value = Mask // written encrypted: never shown
+			}
 			ov.Files = append(ov.Files, f.dst)
 		}
 		rep.Overrides = append(rep.Overrides, ov)
@@ -189,7 +208,7 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("no image of %s is published for %s in the GitOps repo; %s keeps no pinned image", displayUSN(usn), o.From, f.dst))
 				continue
 			}
-			d, err := edit(f)
+			d, err := edit(f, "pinning its images")
 			if err != nil {
 				return nil, nil, err
 			}
@@ -199,13 +218,15 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 	}
 	out := make(map[string][]byte, len(files))
 	for _, f := range files {
-		data := f.data // byte for byte: comments and layout kept
-		if f.d != nil {
-			if data, err = f.d.bytes(); err != nil {
+		var edited []byte // nil: unchanged, copied byte for byte (comments and layout kept)
+		if f.edited {
+			if edited, err = f.d.bytes(); err != nil {
 				return nil, nil, cacerr.Usage("write %s: %w", f.dst, err)
 			}
 		}
-		out[f.dst] = data
+		if out[f.dst], err = f.in.output(f.dst, edited); err != nil {
+			return nil, nil, err
+		}
 		rep.Files = append(rep.Files, f.dst)
 	}
 	sort.Strings(rep.Files)

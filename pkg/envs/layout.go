@@ -1,4 +1,4 @@
-// Package envs manages environments (DESIGN §6) over a config repo laid out as
+// Package envs manages environments (docs/design.md §6) over a config repo laid out as
 // <usn>/<region>.yaml and _global/<region>.yaml: it shows a service's effective values with their
 // origins, lists regions, copies a stable region to a new one (image versions included), builds out a
 // new region by the standard's delivery rules with a to-do list of manual values, and generates

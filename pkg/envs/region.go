@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -38,6 +39,9 @@ type RegionOptions struct {
 	Standard   *standard.Standard // its leaves' delivery rules decide; required
 	Inventory  Inventory
 	Force      bool // overwrite files the region already has
+	// Keys open SOPS-encrypted source files, whose new files are written encrypted again for the
+	// same recipients (a fresh data key); without an identity such a file can only be copied whole.
+	Keys *sops.Keys
 }
 
 // Todo is one value left to fill by hand.
@@ -123,29 +127,35 @@ func PlanRegion(fsys fs.FS, o RegionOptions) (*RegionReport, map[string][]byte, 
 	rep := &RegionReport{Region: o.Name, From: o.From, Todos: []Todo{}}
 	out := map[string][]byte{}
 	for _, s := range srcs {
-		data, err := fs.ReadFile(fsys, s.file)
+		in, err := readRegionSource(fsys, s.file, o.Keys)
 		if err != nil {
-			return nil, nil, cacerr.Usage("read %s: %w", s.file, err)
+			return nil, nil, err
 		}
-		d, err := parseDoc(s.file, data)
+		d, err := parseDoc(s.file, in.data)
 		if err != nil {
 			return nil, nil, cacerr.Wrap(cacerr.KindUsage, err)
 		}
 		var tree *values.Node
 		if s.usn == values.GlobalDir {
-			tree, _ = values.Parse(s.file, data)
-		} else if tree, _, err = values.Load(fsys, s.usn, o.From); err != nil {
+			tree, _ = values.Parse(s.file, in.data)
+		} else if tree, _, err = values.Load(sops.NewFS(fsys, o.Keys, true), s.usn, o.From); err != nil {
 			return nil, nil, cacerr.Wrap(cacerr.KindUsage, err)
 		}
 		dst := target(s.file, o.Name)
 		b := &builder{o: o, usn: s.usn, file: dst, plain: asMap(tree.Interface()), inv: o.Inventory[s.usn],
-			del: Delivered{USN: s.usn, File: dst, Owner: owner(owners, s.usn)}}
+			del: Delivered{USN: s.usn, File: dst, Owner: owner(owners, s.usn)}, sopsMeta: in.locked != nil}
 		b.walk(d.top(), "")
-		if err := b.apply(d); err != nil {
+		if err := b.apply(d, in); err != nil {
 			return nil, nil, err
 		}
-		if out[dst], err = d.bytes(); err != nil {
-			return nil, nil, cacerr.Usage("write %s: %w", dst, err)
+		var edited []byte // nil: every value copied, the file byte for byte
+		if len(b.edits) > 0 {
+			if edited, err = d.bytes(); err != nil {
+				return nil, nil, cacerr.Usage("write %s: %w", dst, err)
+			}
+		}
+		if out[dst], err = in.output(dst, edited); err != nil {
+			return nil, nil, err
 		}
 		rep.Files = append(rep.Files, dst)
 		rep.Per = append(rep.Per, b.del)
@@ -184,6 +194,9 @@ type builder struct {
 	todos []Todo
 	err   error
 	seen  map[string]bool
+	// sopsMeta: the document is a SOPS file still encrypted, whose top-level sops: metadata is
+	// not a value
+	sopsMeta bool
 }
 
 func (b *builder) walk(m *yaml.Node, prefix string) {
@@ -193,6 +206,9 @@ func (b *builder) walk(m *yaml.Node, prefix string) {
 			p = prefix + "." + p
 		}
 		v := m.Content[i+1]
+		if b.sopsMeta && prefix == "" && p == sops.MetadataKey {
+			continue
+		}
 		rule := b.o.Standard.Leaf(p)
 		if rule == nil && v.Kind == yaml.MappingNode {
 			b.walk(v, p)
@@ -241,7 +257,7 @@ func (b *builder) leaf(p string, v *yaml.Node, rule *standard.Rule) {
 	}
 }
 
-func (b *builder) apply(d *doc) error {
+func (b *builder) apply(d *doc, in *regionSource) error {
 	if b.err != nil {
 		return b.err
 	}
@@ -249,6 +265,13 @@ func (b *builder) apply(d *doc) error {
 		if !b.seen[p] { // a resource the source region does not have
 			b.edits = append(b.edits, edit{path: p, value: toNode(b.inv[p]), origin: "inventory"})
 			b.del.Inventory++
+		}
+	}
+	if len(b.edits) > 0 {
+		e := b.edits[0]
+		why := map[string]string{"": "left to fill by hand", "generated": "generated", "inventory": "from the inventory"}[e.origin]
+		if err := in.editable(fmt.Sprintf("region new (%s: %s)", e.path, why)); err != nil {
+			return err
 		}
 	}
 	for _, e := range b.edits {

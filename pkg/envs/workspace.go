@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/gitremote"
 )
 
@@ -48,7 +49,7 @@ func openWorkspace(ctx context.Context, src Source) (*workspace, error) {
 	case src.Dir != "" && src.URL != "":
 		return nil, cacerr.Usage("give either a config dir or a config repo URL, not both")
 	case src.Dir != "":
-		repo, err := git.PlainOpenWithOptions(src.Dir, &git.PlainOpenOptions{DetectDotGit: false})
+		repo, err := configrepo.OpenLocal(src.Dir, false)
 		if err != nil {
 			return nil, cacerr.Usage("config dir %s: not a git work tree: %w", src.Dir, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // fakeComment is a comment or note held by a fake forge.
@@ -29,18 +30,21 @@ type fake struct {
 	nextID   int64
 	statuses []map[string]any
 	pulls    []map[string]any
-	log      []string // "METHOD path"
-	bodies   []string // every request body
+	byCommit map[string][]map[string]any // GitLab: the merge requests of a commit
+	log      []string                    // "METHOD path"
+	bodies   []string                    // every request body
 	headers  []http.Header
 	pageSize int
-	limit    int // largest comment body accepted
+	limit    int // largest comment body accepted, in characters, as the real forge counts them
+	tooLong  int // the forge's status for a longer one
+	tooMsg   any // and its answer
 	failNext int // answer the next requests with 502
 	failWith int // status for failNext; 502 when 0
 	srv      *httptest.Server
 }
 
-func newFake(t *testing.T, limit int) *fake {
-	return &fake{t: t, nextID: 100, pageSize: 2, limit: limit}
+func newFake(t *testing.T, limit, tooLong int, tooMsg any) *fake {
+	return &fake{t: t, nextID: 100, pageSize: 2, limit: limit, tooLong: tooLong, tooMsg: tooMsg}
 }
 
 // seed adds comments as if posted earlier, returning their IDs.
@@ -116,8 +120,8 @@ func (f *fake) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return "", false
 	}
-	if len(in.Body) > f.limit {
-		http.Error(w, `{"message":"body is too long (maximum is `+strconv.Itoa(f.limit)+` characters)"}`, http.StatusUnprocessableEntity)
+	if utf8.RuneCountInString(in.Body) > f.limit {
+		writeJSON(w, f.tooLong, f.tooMsg)
 		return "", false
 	}
 	return in.Body, true
@@ -184,7 +188,10 @@ func pathID(t *testing.T, r *http.Request, name string) int64 {
 // startGitHub serves the GitHub REST routes cac uses under prefix ("" or "/api/v3"), for
 // repository o/r and pull request 7, checking the bearer token on every request.
 func startGitHub(t *testing.T, prefix, token string) *fake {
-	f := newFake(t, 65536)
+	// GitHub refuses a comment body over 65,536 characters with 422.
+	f := newFake(t, 65536, http.StatusUnprocessableEntity, map[string]any{"message": "Validation Failed", "errors": []map[string]string{{
+		"resource": "IssueComment", "code": "custom", "field": "body",
+		"message": "body is too long (maximum is 65536 characters)"}}})
 	mux := http.NewServeMux()
 	auth := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -281,7 +288,8 @@ func startGitHub(t *testing.T, prefix, token string) *fake {
 // startGitLab serves the GitLab v4 routes cac uses for project 42 and merge request 7, checking
 // that exactly one of the token headers carries token.
 func startGitLab(t *testing.T, token string, jobToken bool) *fake {
-	f := newFake(t, 1000000)
+	// GitLab refuses a note body over 1,000,000 characters with 400.
+	f := newFake(t, 1000000, http.StatusBadRequest, map[string]any{"message": `400 (Bad request) "Note {:note=>["is too long (maximum is 1000000 characters)"]}" not given`})
 	mux := http.NewServeMux()
 	want, other := "Private-Token", "Job-Token"
 	if jobToken {
@@ -366,6 +374,12 @@ func startGitLab(t *testing.T, token string, jobToken bool) *fake {
 		mr["web_url"] = fmt.Sprintf("https://gitlab.example/group/app/-/merge_requests/%d", len(f.pulls)+1)
 		f.pulls = append(f.pulls, mr)
 		writeJSON(w, http.StatusCreated, mr)
+	}))
+	mux.HandleFunc("GET /api/v4/projects/{pid}/repository/commits/{sha}/merge_requests", auth(func(w http.ResponseWriter, r *http.Request) {
+		checkPID(r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, http.StatusOK, append([]map[string]any{}, f.byCommit[r.PathValue("sha")]...))
 	}))
 	mux.HandleFunc("GET /api/v4/projects/{pid}/merge_requests", auth(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

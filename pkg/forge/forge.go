@@ -23,6 +23,9 @@ type CommentStore interface {
 	CreateComment(ctx context.Context, body string) (Comment, error)
 	UpdateComment(ctx context.Context, id int64, body string) error
 	DeleteComment(ctx context.Context, id int64) error
+	// MaxCommentChars is the longest comment body the forge accepts, in characters (Unicode
+	// code points), everything in the body counted.
+	MaxCommentChars() int
 }
 
 // State of a commit status.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/diff"
@@ -19,14 +20,14 @@ var fastRetry = Retry{Attempts: 3, Delay: time.Millisecond}
 type forgeCase struct {
 	name  string
 	token string
-	limit int // the forge's comment limit, which its fake enforces
+	limit int // the forge's real comment limit in characters, which its fake enforces
 	split int // the limit TestUpsert lays parts out for
 	start func(t *testing.T) (*fake, Forge)
 }
 
 var forgeCases = []forgeCase{
 	{
-		name: "github enterprise", token: "ghp_T0KEN-github", limit: diff.GitHubLimit, split: diff.GitHubLimit,
+		name: "github enterprise", token: "ghp_T0KEN-github", limit: 65536, split: GitHubMaxCommentChars,
 		start: func(t *testing.T) (*fake, Forge) {
 			f := startGitHub(t, "/api/v3", "ghp_T0KEN-github")
 			g, err := NewGitHub(Target{Kind: GitHubKind, APIURL: f.srv.URL + "/api/v3", Token: "ghp_T0KEN-github", Repo: "o/r", Number: 7}, f.srv.Client())
@@ -38,7 +39,7 @@ var forgeCases = []forgeCase{
 		},
 	},
 	{
-		name: "gitlab private token", token: "glpat-T0KEN-gitlab", limit: diff.GitLabLimit, split: diff.GitLabLimit,
+		name: "gitlab private token", token: "glpat-T0KEN-gitlab", limit: 1000000, split: GitLabMaxCommentChars,
 		start: func(t *testing.T) (*fake, Forge) {
 			f := startGitLab(t, "glpat-T0KEN-gitlab", false)
 			g, err := NewGitLab(Target{Kind: GitLabKind, APIURL: f.srv.URL + "/api/v4", Token: "glpat-T0KEN-gitlab", Project: "42", Number: 7}, f.srv.Client())
@@ -51,7 +52,7 @@ var forgeCases = []forgeCase{
 	},
 	{
 		// Smaller parts than GitLab allows: the megabyte-sized case above is enough once.
-		name: "gitlab job token", token: "job-T0KEN-gitlab", limit: diff.GitLabLimit, split: diff.GitHubLimit,
+		name: "gitlab job token", token: "job-T0KEN-gitlab", limit: 1000000, split: GitHubMaxCommentChars,
 		start: func(t *testing.T) (*fake, Forge) {
 			f := startGitLab(t, "job-T0KEN-gitlab", true)
 			g, err := NewGitLab(Target{Kind: GitLabKind, APIURL: f.srv.URL + "/api/v4", Token: "job-T0KEN-gitlab", JobToken: true, Project: "group/app", Number: 7}, f.srv.Client())
@@ -84,7 +85,8 @@ func parts(t *testing.T, files, limit int) []string {
 		base["eu-west"][path], head["eu-west"][path] = []byte(b.String()), []byte(h.String())
 	}
 	r := diff.Compute(base, head, diff.Options{Secrets: []diff.Secret{{Path: "db.password", Base: oldSecret, Head: headSecret}}})
-	return diff.Markdown(r, diff.MarkdownOptions{USN: "svc", Limit: limit})
+	return diff.Markdown(r, diff.MarkdownOptions{USN: "svc", Limit: limit,
+		MarkerLine: func(n int) string { return MarkerLine(marker, n) }})
 }
 
 // methods is the log as "GET POST ...".
@@ -132,8 +134,8 @@ func TestUpsert(t *testing.T) {
 				t.Errorf("comments after the first run: %d", len(got))
 			}
 			for i, b := range big {
-				if len(b) > fc.limit {
-					t.Errorf("part %d is %d chars, over %d", i+1, len(b), fc.limit)
+				if n := utf8.RuneCountInString(b); n > fc.limit {
+					t.Errorf("part %d is %d chars, over %d", i+1, n, fc.limit)
 				}
 			}
 
@@ -202,9 +204,9 @@ func TestUpsertPagination(t *testing.T) {
 		t.Run(fc.name, func(t *testing.T) {
 			f, fg := fc.start(t)
 			f.seed("a", "b", "c", "d")
-			ours := f.seed(diff.MarkerLine(marker, 1) + "\nold")[0]
+			ours := f.seed(MarkerLine(marker, 1) + "\nold")[0]
 			f.seed("e")
-			res, err := Upsert(context.Background(), fg, marker, []string{diff.MarkerLine(marker, 1) + "\nnew"})
+			res, err := Upsert(context.Background(), fg, marker, []string{MarkerLine(marker, 1) + "\nnew"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +223,7 @@ func TestUpsertPagination(t *testing.T) {
 // TestUpsertKeepsOrder recreates the parts after one a user deleted, so they stay in order.
 func TestUpsertKeepsOrder(t *testing.T) {
 	f, fg := forgeCases[0].start(t)
-	p := func(n int, s string) string { return diff.MarkerLine(marker, n) + "\n" + s }
+	p := func(n int, s string) string { return MarkerLine(marker, n) + "\n" + s }
 	ids := f.seed(p(1, "one"), "LGTM", p(3, "three"))
 	res, err := Upsert(context.Background(), fg, marker, []string{p(1, "one"), p(2, "two"), p(3, "three")})
 	if err != nil {
@@ -237,7 +239,7 @@ func TestUpsertKeepsOrder(t *testing.T) {
 
 func TestUpsertRejectsPartsWithoutMarker(t *testing.T) {
 	f, fg := forgeCases[0].start(t)
-	_, err := Upsert(context.Background(), fg, marker, []string{diff.MarkerLine(marker, 1), "no marker"})
+	_, err := Upsert(context.Background(), fg, marker, []string{MarkerLine(marker, 1), "no marker"})
 	if err == nil || !strings.Contains(err.Error(), "part 2") {
 		t.Errorf("err = %v", err)
 	}
@@ -297,7 +299,7 @@ func TestRetry(t *testing.T) {
 			}
 
 			f.failNext = 10 // more than the attempts
-			_, err := fg.CreateComment(ctx, diff.MarkerLine(marker, 1))
+			_, err := fg.CreateComment(ctx, MarkerLine(marker, 1))
 			if !cacerr.Is(err, cacerr.KindRemote) || cacerr.ExitCode(err) != 3 {
 				t.Errorf("after retries: %v (exit %d), want a remote error", err, cacerr.ExitCode(err))
 			}
@@ -356,5 +358,33 @@ func TestCommentsNeedNumber(t *testing.T) {
 	}
 	if _, err := Open(Target{Kind: "bitbucket"}, nil); cacerr.ExitCode(err) != 2 {
 		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+// TestMaxCommentChars: a body of MaxCommentChars characters, multi-byte ones included, is taken
+// by the forge's fake (which enforces the real limit); one character more is refused, once, as a
+// remote error.
+func TestMaxCommentChars(t *testing.T) {
+	ctx := context.Background()
+	for _, fc := range forgeCases[:2] {
+		t.Run(fc.name, func(t *testing.T) {
+			f, fg := fc.start(t)
+			if got := fg.MaxCommentChars(); got != fc.limit {
+				t.Fatalf("MaxCommentChars() = %d, the forge takes %d", got, fc.limit)
+			}
+			unit := "é—🌈x" // 2, 3, 4 and 1 bytes
+			body := strings.Repeat(unit, fc.limit/4)
+			if _, err := fg.CreateComment(ctx, body); err != nil {
+				t.Fatalf("a body of %d characters (%d bytes): %v", utf8.RuneCountInString(body), len(body), err)
+			}
+			f.takeLog()
+			_, err := fg.CreateComment(ctx, body+"x")
+			if !cacerr.Is(err, cacerr.KindRemote) || !strings.Contains(err.Error(), "too long") {
+				t.Errorf("a body over the limit: %v", err)
+			}
+			if got := methods(f.takeLog()); got != "POST" {
+				t.Errorf("sent %q, want one attempt", got)
+			}
+		})
 	}
 }

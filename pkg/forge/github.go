@@ -37,7 +37,7 @@ func NewGitHub(t Target, hc *http.Client) (*GitHub, error) {
 	if api := strings.TrimSuffix(first(t.APIURL, GitHubAPI), "/"); api != GitHubAPI {
 		var err error
 		if c, err = c.WithEnterpriseURLs(api, api); err != nil {
-			return nil, cacerr.Usage("GitHub API URL %q (GITHUB_API_URL or --api-url): %w", api, err)
+			return nil, cacerr.Usage("GitHub API URL %q (GITHUB_API_URL or --forge-api-url): %w", api, err)
 		}
 	}
 	return &GitHub{Retry: DefaultRetry, client: c, owner: owner, repo: repo, number: int(t.Number)}, nil
@@ -111,6 +111,13 @@ func (g *GitHub) DeleteComment(ctx context.Context, id int64) error {
 		return ghResp(resp), err
 	})
 }
+
+// GitHubMaxCommentChars is GitHub's limit on an issue comment body: longer ones are refused with
+// 422 "body is too long (maximum is 65536 characters)".
+const GitHubMaxCommentChars = 65536
+
+// MaxCommentChars is GitHubMaxCommentChars.
+func (g *GitHub) MaxCommentChars() int { return GitHubMaxCommentChars }
 
 // SetStatus posts a commit status.
 func (g *GitHub) SetStatus(ctx context.Context, sha string, state State, context, description, targetURL string) error {

@@ -45,7 +45,7 @@ func NewGitLab(t Target, hc *http.Client) (*GitLab, error) {
 	}
 	c, err := newClient(string(t.Token), opts...)
 	if err != nil {
-		return nil, cacerr.Usage("GitLab API URL %q (CI_API_V4_URL or --api-url): %w", t.APIURL, err)
+		return nil, cacerr.Usage("GitLab API URL %q (CI_API_V4_URL or --forge-api-url): %w", t.APIURL, err)
 	}
 	return &GitLab{Retry: DefaultRetry, client: c, project: t.Project, iid: t.Number}, nil
 }
@@ -127,6 +127,12 @@ func (g *GitLab) DeleteComment(ctx context.Context, id int64) error {
 	})
 }
 
+// GitLabMaxCommentChars is GitLab's limit on a note body (1,000,000 characters).
+const GitLabMaxCommentChars = 1000000
+
+// MaxCommentChars is GitLabMaxCommentChars.
+func (g *GitLab) MaxCommentChars() int { return GitLabMaxCommentChars }
+
 // glStates maps our states to GitLab's commit status states.
 var glStates = map[State]gitlab.BuildStateValue{
 	StatePending: gitlab.Pending,
@@ -186,4 +192,40 @@ func (g *GitLab) OpenPullRequest(ctx context.Context, head, base, title, body st
 		return "", err
 	}
 	return mr.WebURL, nil
+}
+
+// MergedRequest is a merge request that was merged, found by the commit that merged it.
+type MergedRequest struct {
+	IID          int64
+	SourceBranch string
+	TargetBranch string
+	WebURL       string
+}
+
+// MergedBy finds the merge request that sha merged (GET /projects/:id/repository/commits/:sha/merge_requests):
+// the merged one whose merge commit, squash commit or, for a fast-forward merge, head commit is sha.
+// ok is false when sha merged none (a direct push).
+func (g *GitLab) MergedBy(ctx context.Context, sha string) (mr MergedRequest, ok bool, err error) {
+	var mrs []*gitlab.BasicMergeRequest
+	err = g.Retry.do(ctx, "find the GitLab merge request of commit "+sha, func() (*http.Response, error) {
+		var resp *gitlab.Response
+		var err error
+		mrs, resp, err = g.client.Commits.ListMergeRequestsByCommit(g.project, sha, gitlab.WithContext(ctx))
+		return glResp(resp), err
+	})
+	if err != nil {
+		return MergedRequest{}, false, err
+	}
+	// The merge commit names its merge request for sure; a head commit may be in several.
+	for _, match := range []func(*gitlab.BasicMergeRequest) bool{
+		func(m *gitlab.BasicMergeRequest) bool { return m.MergeCommitSHA == sha || m.SquashCommitSHA == sha },
+		func(m *gitlab.BasicMergeRequest) bool { return m.SHA == sha },
+	} {
+		for _, m := range mrs {
+			if m.State == "merged" && match(m) {
+				return MergedRequest{IID: m.IID, SourceBranch: m.SourceBranch, TargetBranch: m.TargetBranch, WebURL: m.WebURL}, true, nil
+			}
+		}
+	}
+	return MergedRequest{}, false, nil
 }

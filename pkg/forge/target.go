@@ -170,3 +170,37 @@ func gitlabFromEnv(env func(string) string, o Target) (Target, error) {
 	}
 	return t, nil
 }
+
+// Opener is the client that opens pull/merge requests on the repository repo (GitHub owner/name,
+// GitLab project) for kind github or gitlab, at the API URL api. Empty values come from the CI
+// (GITHUB_REPOSITORY, GITHUB_API_URL; CI_PROJECT_ID, CI_API_V4_URL); tokens come from the
+// environment only (GITHUB_TOKEN; GITLAB_TOKEN, else CI_JOB_TOKEN).
+func Opener(kind, repo, api string, getenv func(string) string) (Forge, error) {
+	first := func(vs ...string) string {
+		for _, v := range vs {
+			if v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	var t Target
+	switch kind {
+	case GitHubKind:
+		t = Target{Kind: GitHubKind, APIURL: first(api, getenv("GITHUB_API_URL"), GitHubAPI),
+			Token: Token(getenv("GITHUB_TOKEN")), Repo: first(repo, getenv("GITHUB_REPOSITORY"))}
+		if t.Token == "" || t.Repo == "" {
+			return nil, cacerr.Usage("--open-pr github needs GITHUB_TOKEN and --forge-repo owner/name (or GITHUB_REPOSITORY)")
+		}
+	case GitLabKind:
+		t = Target{Kind: GitLabKind, APIURL: first(api, getenv("CI_API_V4_URL")),
+			Token: Token(first(getenv("GITLAB_TOKEN"), getenv("CI_JOB_TOKEN"))), Project: first(repo, getenv("CI_PROJECT_ID"))}
+		t.JobToken = getenv("GITLAB_TOKEN") == "" && t.Token != ""
+		if t.Token == "" || t.Project == "" || t.APIURL == "" {
+			return nil, cacerr.Usage("--open-pr gitlab needs GITLAB_TOKEN (or CI_JOB_TOKEN), --forge-repo (or CI_PROJECT_ID) and --forge-api-url (or CI_API_V4_URL)")
+		}
+	default:
+		return nil, cacerr.Usage("--open-pr takes github or gitlab, not %q", kind)
+	}
+	return Open(t, nil)
+}

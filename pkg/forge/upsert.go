@@ -17,8 +17,22 @@ type UpsertResult struct {
 	Deleted   []int64 // stale parts (the diff shrank) and duplicates
 }
 
-// markerRe matches the hidden first line a part starts with: "<!-- <marker> part N -->"
-// (diff.MarkerLine writes it).
+// Marker identifies a service's comments on a pull/merge request; usn "" (a single-service
+// config repo) is "config". The same on GitHub and GitLab.
+func Marker(usn string) string {
+	if usn == "" {
+		usn = "config"
+	}
+	return "cac-diff:" + usn
+}
+
+// MarkerLine is the hidden first line of part n of the comment identified by marker: an HTML
+// comment, which both forges keep in the body and do not show.
+func MarkerLine(marker string, n int) string {
+	return fmt.Sprintf("<!-- %s part %d -->", marker, n)
+}
+
+// markerRe matches the line MarkerLine writes at the start of a part.
 func markerRe(marker string) *regexp.Regexp {
 	return regexp.MustCompile(`^\s*<!-- ` + regexp.QuoteMeta(marker) + ` part (\d+) -->`)
 }

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/report"
 )
 
@@ -192,12 +193,20 @@ func ParseRegions(file string, data []byte) (*Regions, error) {
 	return r, nil
 }
 
-// ArgoOptions configure the Argo CD objects. The zero value (with Regions set) gives automated sync
-// with prune and self-heal, Applications in namespace argocd.
+// InCluster is the destination of Applications without `_regions.yaml`: the API server of the
+// cluster Argo CD runs in.
+const InCluster = "https://kubernetes.default.svc"
+
+// ArgoOptions configure the Argo CD objects. The zero value gives automated sync with prune and
+// self-heal, Applications in namespace argocd.
 type ArgoOptions struct {
-	// Regions from LoadRegions; nil writes no Argo CD objects.
+	// Regions from LoadRegions; nil sends every region's Application to the in-cluster API server
+	// (InCluster), namespace DestNamespace.
 	Regions *Regions
-	// RepoURL is the GitOps repo URL Argo CD reads (default: Options.RepoURL).
+	// DestNamespace is the destination namespace without Regions (default: the service's name).
+	DestNamespace string
+	// RepoURL is the GitOps repo URL Argo CD reads (default: Options.RepoURL); credentials in
+	// either are removed.
 	RepoURL string
 	// Namespace holds the Application objects (default argocd).
 	Namespace  string
@@ -257,7 +266,10 @@ type automated struct {
 
 // applicationYAML renders the Application of usn in region, sourcing appPath at branch.
 func (o ArgoOptions) applicationYAML(usn, region, appPath, repoURL, branch string) ([]byte, error) {
-	t, ok := o.Regions.Regions[region]
+	t, ok := RegionTarget{Server: InCluster, Namespace: o.destNamespace(usn), Project: "default"}, true
+	if o.Regions != nil {
+		t, ok = o.Regions.Regions[region]
+	}
 	if !ok {
 		known := make([]string, 0, len(o.Regions.Regions))
 		for k := range o.Regions.Regions {
@@ -273,6 +285,7 @@ func (o ArgoOptions) applicationYAML(usn, region, appPath, repoURL, branch strin
 	if o.RepoURL != "" {
 		repoURL = o.RepoURL
 	}
+	repoURL = gitremote.Redact(repoURL)
 	app := application{
 		APIVersion: "argoproj.io/v1alpha1",
 		Kind:       "Application",
@@ -289,11 +302,20 @@ func (o ArgoOptions) applicationYAML(usn, region, appPath, repoURL, branch strin
 			SyncPolicy:  &syncPolicy{SyncOptions: []string{"CreateNamespace=true"}},
 		},
 	}
-	if w, ok := o.Regions.Wave(usn); ok {
+	if o.Regions == nil {
+		// no start-up order without _regions.yaml
+	} else if w, ok := o.Regions.Wave(usn); ok {
 		app.Metadata.Annotations = map[string]string{"argocd.argoproj.io/sync-wave": strconv.Itoa(w)}
 	}
 	if !o.ManualSync {
 		app.Spec.SyncPolicy.Automated = &automated{Prune: !o.NoPrune, SelfHeal: !o.NoSelfHeal}
 	}
 	return jsonToYAML(app)
+}
+
+func (o ArgoOptions) destNamespace(usn string) string {
+	if o.DestNamespace != "" {
+		return o.DestNamespace
+	}
+	return usn
 }

@@ -246,3 +246,78 @@ extra: 1
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// Without _regions.yaml every Application targets the in-cluster API server, in the service's
+// namespace (or DestNamespace), and says so once; with it, the region's destination. No
+// Application ever holds the push credentials: source.repoURL is the push URL without them, or
+// --argocd-repo-url.
+func TestPublishApplicationsWithAndWithoutRegions(t *testing.T) {
+	regions, err := ParseRegions("_regions.yaml", []byte("regions:\n  eu: {cluster: https://10.0.0.1:6443, namespace: shop, project: prod}\n  us: {cluster: us-cluster, namespace: shop}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name             string
+		argo             ArgoOptions
+		server, ns, repo string // want for region eu; repo "" = the push URL without credentials
+		notice           bool
+	}{
+		{"no regions file", ArgoOptions{}, InCluster, "user", "", true},
+		{"no regions file, namespace", ArgoOptions{DestNamespace: "team-a"}, InCluster, "team-a", "", true},
+		{"regions file", ArgoOptions{Regions: regions}, "https://10.0.0.1:6443", "shop", "", false},
+		{"argocd repo url", ArgoOptions{RepoURL: "https://git.example.com/platform/gitops.git"}, InCluster, "user", "https://git.example.com/platform/gitops.git", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
+			// The push URL carries the credentials, as CI scripts often write it.
+			pushURL := strings.Replace(g.url, "http://", "http://ci-bot:"+testToken+"@", 1)
+			out := buildOutput(t, map[string]map[string]string{"eu": serviceFiles("user", "1"), "us": serviceFiles("user", "1")})
+			o := g.options("user", out)
+			o.RepoURL, o.Token, o.Argo = pushURL, "", tc.argo
+			var stderr strings.Builder
+			o.Stderr = &stderr
+			if _, err := Publish(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			notice := "no _regions.yaml: Applications target the in-cluster API server, namespace " + tc.ns + "\n"
+			if n := strings.Count(stderr.String(), "no _regions.yaml"); n != map[bool]int{true: 1, false: 0}[tc.notice] ||
+				tc.notice && !strings.Contains(stderr.String(), notice) {
+				t.Fatalf("stderr:\n%s", stderr.String())
+			}
+			tree := g.tree(t)
+			for path, content := range tree {
+				if strings.Contains(content, testToken) {
+					t.Errorf("%s holds the push token", path)
+				}
+			}
+			var app struct {
+				Spec struct {
+					Source struct {
+						RepoURL string `yaml:"repoURL"`
+						Path    string
+					}
+					Destination struct{ Server, Name, Namespace string }
+				}
+			}
+			if err := yaml.Unmarshal([]byte(tree["argocd/eu/user.yaml"]), &app); err != nil {
+				t.Fatal(err)
+			}
+			wantRepo := tc.repo
+			if wantRepo == "" {
+				wantRepo = g.url
+			}
+			if d := app.Spec.Destination; d.Server != tc.server || d.Namespace != tc.ns || app.Spec.Source.RepoURL != wantRepo || app.Spec.Source.Path != "envs/eu/user" {
+				t.Fatalf("Application:\n%s", tree["argocd/eu/user.yaml"])
+			}
+			if _, ok := tree["argocd/us/user.yaml"]; !ok {
+				t.Fatal("no Application for region us")
+			}
+		})
+	}
+	g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
+	o := g.options("user", buildOutput(t, map[string]map[string]string{"eu": serviceFiles("user", "1")}))
+	o.Argo.DestNamespace = "Not_A_Namespace"
+	if _, err := Publish(context.Background(), o); !cacerr.Is(err, cacerr.KindUsage) || !strings.Contains(err.Error(), "Not_A_Namespace") {
+		t.Fatalf("bad namespace: %v", err)
+	}
+}

@@ -13,10 +13,20 @@ import (
 
 // BenchmarkPublishFleet publishes a fleet (CAC_BENCH_SERVICES × CAC_BENCH_REGIONS, default 300 × 16,
 // 3 files each) into one GitOps repo the way pipelines do, one Publish per service, then measures
-// one service's republish into the full repo (the steady-state cost of a pipeline).
+// one service's republish into the full repo (the steady-state cost of a pipeline): with the GitOps
+// repo fetched into memory for each publish, and kept in a --cache directory.
 func BenchmarkPublishFleet(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { benchmarkPublishFleet(b, false) })
+	b.Run("cache", func(b *testing.B) { benchmarkPublishFleet(b, true) })
+}
+
+func benchmarkPublishFleet(b *testing.B, cached bool) {
 	services, regions := envInt("CAC_BENCH_SERVICES", 300), envInt("CAC_BENCH_REGIONS", 16)
 	for b.Loop() {
+		cache := ""
+		if cached {
+			cache = b.TempDir()
+		}
 		dir := b.TempDir()
 		usns, err := WriteFleet(dir, services, regions, 3, "1")
 		if err != nil {
@@ -25,7 +35,9 @@ func BenchmarkPublishFleet(b *testing.B) {
 		g := newGitopsRepo(b, map[string]string{"README.md": "fleet\n"})
 		start := time.Now()
 		for _, usn := range usns {
-			if _, err := Publish(context.Background(), g.options(usn, readOutput(b, filepath.Join(dir, usn)))); err != nil {
+			o := g.options(usn, readOutput(b, filepath.Join(dir, usn)))
+			o.Cache = cache
+			if _, err := Publish(context.Background(), o); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -38,7 +50,9 @@ func BenchmarkPublishFleet(b *testing.B) {
 			b.Fatal(err)
 		}
 		start = time.Now()
-		res, err := Publish(context.Background(), g.options(usns[0], readOutput(b, filepath.Join(again, usns[0]))))
+		o := g.options(usns[0], readOutput(b, filepath.Join(again, usns[0])))
+		o.Cache = cache
+		res, err := Publish(context.Background(), o)
 		if err != nil || res.UpToDate {
 			b.Fatal(res, err)
 		}

@@ -1,151 +1,156 @@
 package gitops
 
 import (
-	"fmt"
+	"io"
+	"path"
 	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
-	"github.com/sergi/go-diff/diffmatchpatch"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/cacproj/cac/pkg/diff"
 )
 
-// changesBetween lists the files that differ between the tip's tree and the new tree (subtrees with
-// equal hashes are skipped, so this costs only what changed) and, when withDiff, a unified diff.
-func changesBetween(base *object.Tree, st *memory.Storage, newTree plumbing.Hash, withDiff bool) ([]FileChange, string, error) {
-	to := &object.Tree{}
-	if !newTree.IsZero() {
-		var err error
-		if to, err = object.GetTree(st, newTree); err != nil {
-			return nil, "", err
-		}
+// changesBetween lists the files that differ between the tip's tree and the new tree and, when
+// withDiff, a unified diff written by pkg/diff, as `cac diff` writes one. Subtrees with equal
+// hashes are skipped and only the trees on changed paths are read, so this costs what changed,
+// not the size of the repository.
+func changesBetween(base *object.Tree, st storer.EncodedObjectStorer, newTree plumbing.Hash, withDiff bool) ([]FileChange, string, error) {
+	var from plumbing.Hash
+	if base != nil {
+		from = base.Hash
 	}
-	from := base
-	if from == nil {
-		from = &object.Tree{}
-	}
-	chs, err := object.DiffTree(from, to)
-	if err != nil {
+	var chs []fileDelta
+	if err := diffTrees(st, "", from, newTree, &chs); err != nil {
 		return nil, "", err
 	}
-	var out []FileChange
-	diffs := map[string]string{}
-	for _, ch := range chs {
-		a, b, err := ch.Files()
+	sort.Slice(chs, func(i, j int) bool { return chs[i].path < chs[j].path })
+	out := make([]FileChange, len(chs))
+	var sb strings.Builder
+	for i, ch := range chs {
+		fc := FileChange{Path: ch.path, Op: "modify"}
+		switch {
+		case ch.from.IsZero():
+			fc.Op = "add"
+		case ch.to.IsZero():
+			fc.Op = "delete"
+		}
+		out[i] = fc
+		if !withDiff {
+			continue
+		}
+		oldText, err := blobText(st, ch.from)
 		if err != nil {
 			return nil, "", err
 		}
-		fc := FileChange{Path: ch.To.Name, Op: "modify"}
-		switch {
-		case a == nil:
-			fc.Op = "add"
-		case b == nil:
-			fc.Path, fc.Op = ch.From.Name, "delete"
+		newText, err := blobText(st, ch.to)
+		if err != nil {
+			return nil, "", err
 		}
-		out = append(out, fc)
-		if withDiff {
-			var oldText, newText string
-			if a != nil {
-				if oldText, err = a.Contents(); err != nil {
-					return nil, "", err
-				}
-			}
-			if b != nil {
-				if newText, err = b.Contents(); err != nil {
-					return nil, "", err
-				}
-			}
-			diffs[fc.Path] = unified(fc, oldText, newText)
+		a, b := "a/"+fc.Path, "b/"+fc.Path
+		switch fc.Op {
+		case "add":
+			a = "/dev/null"
+		case "delete":
+			b = "/dev/null"
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	var sb strings.Builder
-	for _, fc := range out {
-		sb.WriteString(diffs[fc.Path])
+		sb.WriteString(diff.Unified(a, b, oldText, newText))
 	}
 	return out, sb.String(), nil
 }
 
-const diffContext = 3
+// fileDelta is a file whose blob differs (zero: absent on that side).
+type fileDelta struct {
+	path     string
+	from, to plumbing.Hash
+}
 
-// unified renders a unified diff of one file with sergi/go-diff's line mode.
-func unified(fc FileChange, oldText, newText string) string {
-	dmp := diffmatchpatch.New()
-	a, b, lines := dmp.DiffLinesToChars(oldText, newText)
-	diffs := dmp.DiffCharsToLines(dmp.DiffMain(a, b, false), lines)
-	type line struct {
-		op   byte
-		text string
+// diffTrees appends the files that differ between the trees from and to (zero: empty) below dir.
+func diffTrees(s storer.EncodedObjectStorer, dir string, from, to plumbing.Hash, out *[]fileDelta) error {
+	if from == to {
+		return nil
 	}
-	var ls []line
-	for _, d := range diffs {
-		op := byte(' ')
-		switch d.Type {
-		case diffmatchpatch.DiffDelete:
-			op = '-'
-		case diffmatchpatch.DiffInsert:
-			op = '+'
-		}
-		text := strings.TrimSuffix(d.Text, "\n")
-		for _, t := range strings.Split(text, "\n") {
-			ls = append(ls, line{op, t})
-		}
+	a, err := treeEntries(s, from)
+	if err != nil {
+		return err
 	}
-	oldName, newName := "a/"+fc.Path, "b/"+fc.Path
-	if fc.Op == "add" {
-		oldName = "/dev/null"
+	b, err := treeEntries(s, to)
+	if err != nil {
+		return err
 	}
-	if fc.Op == "delete" {
-		newName = "/dev/null"
+	names := map[string]bool{}
+	for n := range a {
+		names[n] = true
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", oldName, newName)
-	// Group changed lines with diffContext lines around them into hunks.
-	for i := 0; i < len(ls); {
-		if ls[i].op == ' ' {
-			i++
+	for n := range b {
+		names[n] = true
+	}
+	for n := range names {
+		ea, inA := a[n]
+		eb, inB := b[n]
+		if inA && inB && ea.Hash == eb.Hash && ea.Mode == eb.Mode {
 			continue
 		}
-		start := max(0, i-diffContext)
-		end := i
-		for j := i; j < len(ls); j++ {
-			if ls[j].op != ' ' {
-				end = j
-			} else if j-end > 2*diffContext {
-				break
+		p := path.Join(dir, n)
+		var subA, subB, fileA, fileB plumbing.Hash
+		if inA {
+			if ea.Mode == filemode.Dir {
+				subA = ea.Hash
+			} else {
+				fileA = ea.Hash
 			}
 		}
-		end = min(len(ls), end+diffContext+1)
-		oldStart, newStart := 1, 1
-		for _, l := range ls[:start] {
-			if l.op != '+' {
-				oldStart++
-			}
-			if l.op != '-' {
-				newStart++
+		if inB {
+			if eb.Mode == filemode.Dir {
+				subB = eb.Hash
+			} else {
+				fileB = eb.Hash
 			}
 		}
-		oldN, newN := 0, 0
-		for _, l := range ls[start:end] {
-			if l.op != '+' {
-				oldN++
-			}
-			if l.op != '-' {
-				newN++
+		if !subA.IsZero() || !subB.IsZero() {
+			if err := diffTrees(s, p, subA, subB, out); err != nil {
+				return err
 			}
 		}
-		if oldN == 0 {
-			oldStart--
+		if !fileA.IsZero() || !fileB.IsZero() {
+			*out = append(*out, fileDelta{path: p, from: fileA, to: fileB})
 		}
-		if newN == 0 {
-			newStart--
-		}
-		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", oldStart, oldN, newStart, newN)
-		for _, l := range ls[start:end] {
-			sb.WriteString(string(l.op) + l.text + "\n")
-		}
-		i = end
 	}
-	return sb.String()
+	return nil
+}
+
+func treeEntries(s storer.EncodedObjectStorer, h plumbing.Hash) (map[string]object.TreeEntry, error) {
+	if h.IsZero() {
+		return nil, nil
+	}
+	t, err := object.GetTree(s, h)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]object.TreeEntry, len(t.Entries))
+	for _, e := range t.Entries {
+		m[e.Name] = e
+	}
+	return m, nil
+}
+
+func blobText(s storer.EncodedObjectStorer, h plumbing.Hash) (string, error) {
+	if h.IsZero() {
+		return "", nil
+	}
+	b, err := object.GetBlob(s, h)
+	if err != nil {
+		return "", err
+	}
+	r, err := b.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	var sb strings.Builder
+	_, err = io.Copy(&sb, r)
+	return sb.String(), err
 }

@@ -1,5 +1,5 @@
 // Package gitops publishes the output of `cac build` to a GitOps repository that Argo CD syncs
-// (DESIGN §6). For each region it writes envs/<region>/<usn>/ — the manifests under the manifests dir
+// (docs/design.md §6). For each region it writes envs/<region>/<usn>/ — the manifests under the manifests dir
 // as-is, the other rendered files in a ConfigMap <usn>-config, the secret-bearing ones in a
 // SOPS-encrypted Secret <usn>-secret (decrypted by KSOPS), and a kustomization.yaml tying them
 // together — plus the Argo CD Application argocd/<region>/<usn>.yaml. One commit, pushed with go-git;
@@ -8,10 +8,9 @@ package gitops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -19,11 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
@@ -36,6 +32,8 @@ type Options struct {
 	RepoURL string // GitOps repo (https, ssh, file or path)
 	Token   string // https token; the user name is the forge's (see gitremote.Open)
 	// Getenv reads the CI's forge (CI_SERVER_HOST) and ssh keys for gitremote; nil: os.Getenv.
+	// Getenv also reads, when a Secret is published, the age identities (SOPS_AGE_KEY,
+	// SOPS_AGE_KEY_FILE) and CAC_PUBLISH_KEY that tell an unchanged Secret (see secretFile).
 	Getenv func(string) string
 	Branch string // default: the remote's default branch
 	// PathTemplate places a service's files; {region} and {usn} are replaced. Default envs/{region}/{usn}.
@@ -50,6 +48,10 @@ type Options struct {
 	Secrets map[string][]SecretValue
 	// AgeRecipients encrypt the Secret; default: the age keys of .sops.yaml at the GitOps repo root.
 	AgeRecipients []string
+	// Cache, when set, keeps the GitOps repo in a directory shared by publishes on one runner (a
+	// bare repo per URL, locked while a publish uses it, fetched incrementally), so a publish costs
+	// the fetch and the files it changes, not the repository's size. "" fetches the tip into memory.
+	Cache         string
 	NoPrune       bool // keep files of envs/<region>/<usn>/ that are no longer rendered
 	DryRun        bool // no commit, no push; Result.Diff shows what would change
 	PipelineURL   string
@@ -127,36 +129,21 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
-	backoff := o.Backoff
-	for attempt := 1; ; attempt++ {
-		res, err := p.attempt(ctx)
-		if err == nil {
-			res.Attempts = attempt
-			return res, nil
-		}
-		if ctx.Err() != nil {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
-		}
-		if gitremote.ClassOf(err) != gitremote.Rejected {
-			var ce *cacerr.Error
-			if !errors.As(err, &ce) {
-				err = cacerr.Usage("publish %s to %s: %w", o.USN, rem, err)
-			}
-			return nil, err
-		}
-		if attempt > o.Retries {
-			return nil, cacerr.Remote(fmt.Errorf("publish %s to %s: gave up after %d attempts: %w", o.USN, rem, attempt, err))
-		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		fmt.Fprintf(o.Stderr, "publish %s: attempt %d failed (%v); retrying in %s\n", o.USN, attempt, err, wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return nil, cacerr.Remote(fmt.Errorf("publish %s: %w", o.USN, ctx.Err()))
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, 64*o.Backoff) // 500ms default: at most ~32s
+	if o.Argo.Regions == nil {
+		fmt.Fprintf(o.Stderr, "no _regions.yaml: Applications target the in-cluster API server, namespace %s\n", o.Argo.destNamespace(o.USN))
 	}
+	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
+	var res *Result
+	attempts, err := retrier{label: "publish " + o.USN, rem: rem, retries: o.Retries, backoff: o.Backoff, stderr: o.Stderr}.run(ctx, func() error {
+		var err error
+		res, err = p.attempt(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Attempts = attempts
+	return res, nil
 }
 
 func (o *Options) defaults() error {
@@ -177,6 +164,9 @@ func (o *Options) defaults() error {
 	}
 	if !strings.Contains(o.PathTemplate, "{usn}") || !strings.Contains(o.PathTemplate, "{region}") {
 		return cacerr.Usage("path template %q must contain {region} and {usn}, so each service owns its own path", o.PathTemplate)
+	}
+	if ns := o.Argo.DestNamespace; ns != "" && (!dnsLabel.MatchString(ns) || len(ns) > 63) {
+		return cacerr.Usage("namespace %q is not a valid Kubernetes namespace (lower-case letters, digits and '-', at most 63)", ns)
 	}
 	if o.ManifestsDir == "" {
 		o.ManifestsDir = "deploy"
@@ -200,63 +190,36 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+func (o *Options) getenv() func(string) string {
+	if o.Getenv == nil {
+		return os.Getenv
+	}
+	return o.Getenv
+}
+
 func (o *Options) appPath(region string) string {
 	return strings.NewReplacer("{region}", region, "{usn}", o.USN).Replace(o.PathTemplate)
 }
 
 type publisher struct {
-	o      Options
-	rem    *gitremote.Remote
-	report *pipeline.Report
-	plans  []*regionPlan
+	o       Options
+	secrets *secretComparer // loaded at the first Secret
+	noticed bool            // the notice on re-encrypted secrets was printed
+	rem     *gitremote.Remote
+	report  *pipeline.Report
+	plans   []*regionPlan
 }
 
 // attempt clones the tip, writes our paths on it, commits and pushes. Each attempt starts from a fresh
 // shallow clone, so a retry re-applies the change on whatever the tip is now.
 func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	o := p.o
-	co := gitremote.CloneOptions{Depth: 1, NoCheckout: true}
-	if o.Branch != "" {
-		co.Ref = plumbing.NewBranchReferenceName(o.Branch)
-	}
-	repo, err := p.rem.Clone(ctx, co)
-	branch := o.Branch
-	var tip *object.Commit
-	var st *memory.Storage
-	switch {
-	case errors.Is(err, gitremote.ErrEmptyRepository):
-		// A new GitOps repo: the first publish creates the branch.
-		if branch == "" {
-			branch = "main"
-		}
-		st = memory.NewStorage()
-		if repo, err = git.Init(st, nil); err != nil {
-			return nil, err
-		}
-		if _, err = repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{p.rem.String()}}); err != nil {
-			return nil, err
-		}
-	case err != nil:
+	c, err := cloneTip(ctx, p.rem, o.Branch, o.Cache, o.Stderr)
+	if err != nil {
 		return nil, err
-	default:
-		st = repo.Storer.(*memory.Storage) // a clone without a Dir is in memory
-		head, err := repo.Head()
-		if err != nil {
-			return nil, cacerr.Usage("GitOps repo %s: %w", p.rem, err)
-		}
-		branch = head.Name().Short()
-		if tip, err = repo.CommitObject(head.Hash()); err != nil {
-			return nil, err
-		}
 	}
-	var base plumbing.Hash
-	var baseTree *object.Tree
-	if tip != nil {
-		base = tip.TreeHash
-		if baseTree, err = tip.Tree(); err != nil {
-			return nil, err
-		}
-	}
+	defer c.Close()
+	st, branch, base, baseTree := c.st, c.branch, c.baseHash(), c.tree
 	e, err := p.edit(st, baseTree, branch)
 	if err != nil {
 		return nil, err
@@ -277,17 +240,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if o.DryRun {
 		return res, nil
 	}
-	now := time.Now()
-	sig := object.Signature{Name: o.Author.Name, Email: o.Author.Email, When: now}
-	c := &object.Commit{Author: sig, Committer: sig, Message: p.message(), TreeHash: newTree}
-	if tip != nil {
-		c.ParentHashes = []plumbing.Hash{tip.Hash}
-	}
-	obj := st.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return nil, err
-	}
-	commit, err := st.SetEncodedObject(obj)
+	commit, err := c.commit(newTree, p.message(), o.Author)
 	if err != nil {
 		return nil, err
 	}
@@ -296,16 +249,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if o.PR != nil {
 		target = "cac/" + o.USN + "/" + commit.String()[:7]
 	}
-	ref := plumbing.NewBranchReferenceName(target)
-	if err := st.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
-		return nil, err
-	}
-	po := gitremote.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)}}
-	if tip != nil && o.PR == nil {
-		// The server updates the branch only if it still points at the tip we built on.
-		po.Lease = &gitremote.Lease{Ref: ref, Hash: tip.Hash}
-	}
-	if err := p.rem.Push(ctx, repo, po); err != nil {
+	if err := c.push(ctx, commit, target); err != nil {
 		return nil, err
 	}
 	res.Branch = target
@@ -320,7 +264,7 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 }
 
 // edit builds the change to the tip: our paths per region, and the Argo CD Applications.
-func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (*edit, error) {
+func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branch string) (*edit, error) {
 	o := p.o
 	e := newEdit()
 	var sopsConfig []byte
@@ -360,9 +304,22 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 					}
 				}
 			}
-			enc, err := plan.secret.secretFile(recips, o.Token, old)
+			if p.secrets == nil {
+				var err error
+				if p.secrets, err = newSecretComparer(o.getenv()); err != nil {
+					return nil, err
+				}
+			}
+			enc, blind, err := plan.secret.secretFile(recips, p.secrets, old)
 			if err != nil {
 				return nil, cacerr.Usage("region %s: encrypt secret: %w", plan.region, err)
+			}
+			if blind && !p.noticed {
+				p.noticed = true
+				fmt.Fprintf(o.Stderr, "cac: notice: %s's Secret is re-encrypted on every publish, so each publish commits new ciphertext and Argo CD resyncs: "+
+					"no age identity of this job decrypts the committed Secret and %s is not set. To make unchanged publishes up to date, set %s "+
+					"(a CI secret variable of at least %d random characters) or give the job an age identity of the Secret's recipients (%s or %s)\n",
+					o.USN, EnvPublishKey, EnvPublishKey, minPublishKey, sops.EnvAgeKeyFile, sops.EnvAgeKey)
 			}
 			files = map[string][]byte{fileSecret: enc}
 			for k, v := range plan.files {
@@ -376,18 +333,15 @@ func (p *publisher) edit(st *memory.Storage, base *object.Tree, branch string) (
 			}
 			e.file(dir+"/"+name, h)
 		}
-		if o.Argo.Regions != nil {
-			repoURL := o.RepoURL
-			app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, gitremote.Redact(repoURL), branch)
-			if err != nil {
-				return nil, err
-			}
-			h, err := writeBlob(st, app)
-			if err != nil {
-				return nil, err
-			}
-			e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
+		app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, o.RepoURL, branch)
+		if err != nil {
+			return nil, err
 		}
+		h, err := writeBlob(st, app)
+		if err != nil {
+			return nil, err
+		}
+		e.file("argocd/"+plan.region+"/"+o.USN+".yaml", h)
 	}
 	return e, nil
 }
@@ -428,3 +382,13 @@ func orNone(s string) string {
 	return s
 }
 
+// Token is the token a push to the GitOps repo uses: CAC_GITOPS_TOKEN, else the first git token
+// variable set (gitremote.TokenVars).
+func Token(getenv func(string) string) string {
+	for _, n := range append([]string{"CAC_GITOPS_TOKEN"}, gitremote.TokenVars...) {
+		if v := getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -254,6 +254,12 @@ func TestPublishEmptyRepoAndDefaultBranch(t *testing.T) {
 }
 
 func TestPublishConcurrent(t *testing.T) {
+	t.Run("in memory", func(t *testing.T) { testPublishConcurrent(t, "") })
+	// Every publisher shares one cache directory, as pipelines on one runner do.
+	t.Run("shared cache", func(t *testing.T) { testPublishConcurrent(t, t.TempDir()) })
+}
+
+func testPublishConcurrent(t *testing.T, cache string) {
 	g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
 	const publishers, rounds = 16, 3
 	var wg sync.WaitGroup
@@ -265,7 +271,9 @@ func TestPublishConcurrent(t *testing.T) {
 			defer wg.Done()
 			for r := 1; r <= rounds; r++ {
 				out := buildOutput(t, map[string]map[string]string{"eu": serviceFiles(usn, fmt.Sprint(r)), "us": serviceFiles(usn, fmt.Sprint(r))})
-				res, err := Publish(context.Background(), g.options(usn, out))
+				o := g.options(usn, out)
+				o.Cache = cache
+				res, err := Publish(context.Background(), o)
 				if err != nil {
 					errs <- fmt.Errorf("%s round %d: %w", usn, r, err)
 					return
@@ -306,6 +314,11 @@ func TestPublishConcurrent(t *testing.T) {
 			for name, c := range p.files {
 				want["envs/"+region+"/"+usn+"/"+name] = string(c)
 			}
+			app, err := ArgoOptions{}.applicationYAML(usn, region, "envs/"+region+"/"+usn, g.url, "main")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want["argocd/"+region+"/"+usn+".yaml"] = string(app)
 		}
 	}
 	got := g.tree(t)
@@ -348,14 +361,14 @@ func TestPublishCancelledLeavesRemoteConsistent(t *testing.T) {
 			}
 			runGit(t, g.bare, "fsck", "--strict")
 			after := g.tree(t)
-			if len(after) != len(before) && len(after) != len(before)+6 {
+			if len(after) != len(before) && len(after) != len(before)+8 {
 				t.Fatalf("partial commit: %d files before, %d after", len(before), len(after))
 			}
 			// A later publish completes the change.
 			if _, err := Publish(context.Background(), o); err != nil {
 				t.Fatal(err)
 			}
-			if len(g.tree(t)) != len(before)+6 {
+			if len(g.tree(t)) != len(before)+8 {
 				t.Fatalf("tree after retry: %v", g.tree(t))
 			}
 		})
@@ -367,6 +380,7 @@ func TestPublishDryRun(t *testing.T) {
 	out := buildOutput(t, map[string]map[string]string{"eu": serviceFiles("user", "1")})
 	o := g.options("user", out)
 	o.DryRun = true
+	o.Argo.RepoURL = "https://ci-bot:s3cret@git.example.com/platform/gitops.git" // the golden file shows it without credentials
 	n := g.commits(t)
 	res, err := Publish(context.Background(), o)
 	if err != nil {

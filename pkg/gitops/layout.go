@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"bytes"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,11 +37,22 @@ const (
 // maxObjectData is the Kubernetes limit on the data of one ConfigMap or Secret (1 MiB).
 const maxObjectData = 1 << 20
 
-// fingerprintAnnotation holds HMAC-SHA256(token, recipients + plaintext) of an encrypted Secret, so a
-// publish whose secret content did not change keeps the old ciphertext (SOPS encryption is randomised)
-// and stays "up to date". Without a token, whoever reads the repo could test guesses of the secret
-// against a plain hash, so no fingerprint is written and secret files are re-encrypted every time.
+// fingerprintAnnotation holds, when CAC_PUBLISH_KEY is set, HMAC-SHA256 keyed with
+// HKDF(CAC_PUBLISH_KEY, fingerprintInfo) over the Secret's name, its age recipients and its sorted
+// data, so a publish whose secret content did not change keeps the old ciphertext (SOPS encryption
+// is randomised) and stays "up to date". No push token is involved: CI tokens change every job.
+// See README, "How publish decides nothing changed".
 const fingerprintAnnotation = "cac/fingerprint"
+
+// fingerprintInfo separates the fingerprint key from any other use of CAC_PUBLISH_KEY.
+const fingerprintInfo = "cac publish fingerprint v1"
+
+// EnvPublishKey names the CI secret variable holding the stable publish key.
+const EnvPublishKey = "CAC_PUBLISH_KEY"
+
+// minPublishKey is the shortest CAC_PUBLISH_KEY accepted: a guessable key would make the
+// fingerprint a way to test guesses of the secrets.
+const minPublishKey = 32
 
 var configKeyRe = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 
@@ -83,6 +96,12 @@ func planRegion(tree pipeline.Tree, region, usn, manifestsDir string, secrets []
 		if strings.HasPrefix(rel, manifestsDir+"/") {
 			if secretPath != "" {
 				return nil, cacerr.Usage("region %s: manifest %s contains the secret value of %s; manifests are committed as-is, so reference the Secret %s-secret (or an env var from it) instead of the value", region, rel, secretPath, usn)
+			}
+			if ext := path.Ext(rel); ext == ".yaml" || ext == ".yml" {
+				var err error
+				if data, err = labelBasePods(data); err != nil {
+					return nil, cacerr.Usage("region %s: manifest %s: %w", region, rel, err)
+				}
 			}
 			p.files[rel] = data
 			switch path.Base(rel) {
@@ -242,28 +261,141 @@ func dataObjectNode(kind, name string, annotations map[string]string, files map[
 	return doc, nil
 }
 
-// secretFile returns the SOPS-encrypted Secret of s. When the fingerprint of the new content equals
-// the one in the previously committed file (old), old is returned unchanged.
-func (s *secretPlan) secretFile(recipients []string, token string, old []byte) ([]byte, error) {
+// secretComparer tells whether a committed Secret still holds what a publish would write.
+type secretComparer struct {
+	ids   *sops.Keys // age identities of the job (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, sops' keys.txt)
+	fpKey []byte     // HKDF(CAC_PUBLISH_KEY); nil when unset
+}
+
+func newSecretComparer(getenv func(string) string) (*secretComparer, error) {
+	c := &secretComparer{}
+	ids, err := sops.KeysFromEnv(getenv)
+	if err != nil {
+		return nil, cacerr.Usage("age identities: %w", err)
+	}
+	c.ids = ids
+	if k := getenv(EnvPublishKey); k != "" {
+		if len(k) < minPublishKey {
+			return nil, cacerr.Usage("%s has %d characters; use at least %d random ones (e.g. openssl rand -base64 32), or unset it", EnvPublishKey, len(k), minPublishKey)
+		}
+		if c.fpKey, err = hkdf.Key(sha256.New, []byte(k), nil, fingerprintInfo, sha256.Size); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// canCompare reports whether c can tell an unchanged Secret without decrypting (the publish key)
+// or might by decrypting (an age identity).
+func (c *secretComparer) canCompare() bool { return c.fpKey != nil || !c.ids.Empty() }
+
+// fingerprint is HMAC-SHA256 keyed with c.fpKey over the Secret's name, recipients (sorted) and
+// data (sorted by key), each length-prefixed; "" without a publish key.
+func (c *secretComparer) fingerprint(s *secretPlan, recipients []string) string {
+	if c.fpKey == nil {
+		return ""
+	}
+	mac := hmac.New(sha256.New, c.fpKey)
+	field := func(b []byte) { fmt.Fprintf(mac, "%d:", len(b)); mac.Write(b) }
+	field([]byte(s.usn + "-secret"))
+	recips := slices.Sorted(slices.Values(recipients))
+	fmt.Fprintf(mac, "%d;", len(recips))
+	for _, r := range recips {
+		field([]byte(r))
+	}
+	fmt.Fprintf(mac, "%d;", len(s.data))
+	for _, k := range sortedKeys(s.data) {
+		field([]byte(k))
+		field(s.data[k])
+	}
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// secretFile returns the SOPS-encrypted Secret of s for recipients, or old, the committed file,
+// unchanged when it holds the same content: (a) decrypted with an identity of the job, its
+// plaintext equals the new one; else (b) its fingerprint annotation equals the new fingerprint.
+// blind reports a re-encryption without any way to tell whether the content changed (no identity
+// decrypts old, no publish key): such a publish commits new ciphertext every time.
+func (s *secretPlan) secretFile(recipients []string, c *secretComparer, old []byte) (enc []byte, blind bool, err error) {
+	fp := c.fingerprint(s, recipients)
 	var ann map[string]string
-	if token != "" {
-		mac := hmac.New(sha256.New, []byte(token))
-		mac.Write([]byte(strings.Join(recipients, ",") + "\x00"))
-		for _, k := range sortedKeys(s.data) {
-			fmt.Fprintf(mac, "%d:%s%d:", len(k), k, len(s.data[k]))
-			mac.Write(s.data[k])
-		}
-		fp := hex.EncodeToString(mac.Sum(nil))
-		if old != nil && oldFingerprint(old) == fp {
-			return old, nil
-		}
+	if fp != "" {
 		ann = map[string]string{fingerprintAnnotation: fp}
+	}
+	blind = !c.canCompare()
+	if old != nil {
+		same, ok := s.samePlaintext(old, recipients, ann, c.ids)
+		switch {
+		case ok && same:
+			return old, false, nil
+		case !ok && fp != "" && oldFingerprint(old) == fp:
+			return old, false, nil
+		}
+		blind = !ok && fp == ""
 	}
 	doc, err := dataObjectNode("Secret", s.usn+"-secret", ann, s.data)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return sops.EncryptSecret(doc, recipients, time.Now())
+	enc, err = sops.EncryptSecret(doc, recipients, time.Now())
+	return enc, blind, err
+}
+
+// samePlaintext decrypts old in memory with ids and reports whether it is the Secret s would
+// write, for the same recipients and with the same annotations; ok is false when ids cannot
+// decrypt it. The plaintext never leaves this function.
+func (s *secretPlan) samePlaintext(old []byte, recipients []string, ann map[string]string, ids *sops.Keys) (same, ok bool) {
+	if ids.Empty() {
+		return false, false
+	}
+	dec, err := sops.Decrypt(fileSecret, old, ids)
+	if err != nil || !dec.SOPS || len(dec.Findings) > 0 {
+		return false, false
+	}
+	var obj struct {
+		Kind     string `yaml:"kind"`
+		Metadata struct {
+			Name        string            `yaml:"name"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"metadata"`
+		StringData map[string]string `yaml:"stringData"`
+		Data       map[string]string `yaml:"data"`
+		SOPS       struct {
+			Age []struct {
+				Recipient string `yaml:"recipient"`
+			} `yaml:"age"`
+		} `yaml:"sops"`
+	}
+	if yaml.Unmarshal(dec.Data, &obj) != nil {
+		return false, true
+	}
+	var oldRecips []string
+	for _, a := range obj.SOPS.Age {
+		oldRecips = append(oldRecips, a.Recipient)
+	}
+	if obj.Kind != "Secret" || obj.Metadata.Name != s.usn+"-secret" || len(obj.Metadata.Annotations) != len(ann) ||
+		!slices.Equal(slices.Sorted(slices.Values(oldRecips)), slices.Sorted(slices.Values(recipients))) ||
+		len(obj.StringData)+len(obj.Data) != len(s.data) {
+		return false, true
+	}
+	for k, v := range ann {
+		if obj.Metadata.Annotations[k] != v {
+			return false, true
+		}
+	}
+	for k, v := range s.data {
+		if t, ok := obj.StringData[k]; ok {
+			if t != string(v) {
+				return false, true
+			}
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(obj.Data[k])
+		if _, ok := obj.Data[k]; !ok || err != nil || !bytes.Equal(b, v) {
+			return false, true
+		}
+	}
+	return true, true
 }
 
 func oldFingerprint(old []byte) string {

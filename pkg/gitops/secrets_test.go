@@ -2,29 +2,33 @@ package gitops
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
-	"github.com/getsops/sops/v3/cmd/sops/formats"
-	"github.com/getsops/sops/v3/decrypt"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"gopkg.in/yaml.v3"
 
+	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/cacerr"
 )
 
-// TestPublishSecrets proves the secret round trip: files holding secret values land only in the
-// SOPS-encrypted Secret, which the sops library decrypts with the age identity, and no blob of any
-// commit of the GitOps repo contains a secret value.
+// TestPublishSecrets: files holding secret values land only in the SOPS-encrypted Secret, for the
+// age recipient, and no blob of any commit of the GitOps repo contains a secret value. test/sops
+// proves the round trip: the sops library decrypts what Publish writes.
 func TestPublishSecrets(t *testing.T) {
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("SOPS_AGE_KEY", id.String())
 	secrets := []string{"hunter2-db-password", "tok_9f8e7d6c5b4a"}
 	// The repo's .sops.yaml names the recipient (the KSOPS convention).
 	g := newGitopsRepo(t, map[string]string{".sops.yaml": "creation_rules:\n  - path_regex: .*\\.enc\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: " + id.Recipient().String() + "\n"})
@@ -50,21 +54,23 @@ func TestPublishSecrets(t *testing.T) {
 		t.Fatalf("ConfigMap:\n%s", tree["envs/eu/user/cac-config.yaml"])
 	}
 
-	plain, err := decrypt.DataWithFormat([]byte(enc), formats.Yaml)
-	if err != nil {
-		t.Fatalf("sops cannot decrypt our file: %v", err)
-	}
-	var secret struct {
+	// The plaintext parts of the SOPS file; test/sops decrypts it with the sops library itself.
+	var doc struct {
 		Kind       string
 		Metadata   struct{ Name string }
 		StringData map[string]string `yaml:"stringData"`
+		Sops       struct {
+			Age []struct{ Recipient string }
+			Mac string
+		}
 	}
-	if err := yaml.Unmarshal(plain, &secret); err != nil {
+	if err := yaml.Unmarshal([]byte(enc), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if secret.Kind != "Secret" || secret.Metadata.Name != "user-secret" ||
-		secret.StringData["conf__db.toml"] != files["conf/db.toml"] || secret.StringData["conf__api.env"] != files["conf/api.env"] {
-		t.Fatalf("decrypted secret: %+v", secret)
+	if doc.Kind != "Secret" || doc.Metadata.Name != "user-secret" || len(doc.StringData) != 2 ||
+		!strings.HasPrefix(doc.StringData["conf__db.toml"], "ENC[AES256_GCM,") || !strings.HasPrefix(doc.StringData["conf__api.env"], "ENC[AES256_GCM,") ||
+		len(doc.Sops.Age) != 1 || doc.Sops.Age[0].Recipient != id.Recipient().String() || !strings.HasPrefix(doc.Sops.Mac, "ENC[AES256_GCM,") {
+		t.Fatalf("secret file:\n%s", enc)
 	}
 
 	// Same content again: the ciphertext is kept (fingerprint), so nothing is committed.
@@ -143,4 +149,100 @@ func TestPublishSecretWithoutRecipientsRefused(t *testing.T) {
 		t.Fatal("refused publish committed")
 	}
 	assertNoSecretInHistory(t, g, []string{"hunter2-db-password"})
+}
+
+// TestPublishSecretsIdempotent publishes unchanged secrets again with another push token and with
+// none: with an age identity of the job (a) or a stable CAC_PUBLISH_KEY (b), nothing is committed;
+// a changed secret value is. With neither (c), every publish re-encrypts, and says once how to
+// make it idempotent. The fingerprint annotation is never the plaintext or an unkeyed hash of it.
+func TestPublishSecretsIdempotent(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishKey := "k3y-0f-th1s-CI-that-never-changes-8f4e2a91"
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		idempotent bool
+	}{
+		{"age identity", map[string]string{"SOPS_AGE_KEY": id.String()}, true},
+		{"publish key", map[string]string{EnvPublishKey: publishKey}, true},
+		{"neither", map[string]string{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
+			// A server that takes any token, or none, as a CI job's changing token would be taken.
+			open, err := gitserver.Start(filepath.Dir(g.bare), gitserver.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(open.Close)
+			g.url = open.RepoURL("gitops.git")
+			password := "pw1234" // low entropy: an unkeyed hash of it would be guessed
+			publish := func(token, value string) (*Result, string) {
+				t.Helper()
+				files := serviceFiles("user", "1")
+				files["conf/db.toml"] = "password = \"" + value + "\"\n"
+				out := buildOutput(t, map[string]map[string]string{"eu": files, "us": files})
+				o := g.options("user", out)
+				o.Token = token
+				o.Getenv = func(k string) string { return tc.env[k] }
+				o.AgeRecipients = []string{id.Recipient().String()}
+				o.Secrets = map[string][]SecretValue{"eu": {{"db.password", value}}, "us": {{"db.password", value}}}
+				var stderr strings.Builder
+				o.Stderr = &stderr
+				res, err := Publish(context.Background(), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, stderr.String()
+			}
+			tip := func() string { return strings.TrimSpace(runGit(t, g.bare, "rev-parse", "main")) }
+
+			res, stderr := publish("ci-job-token-1", password)
+			if res.UpToDate {
+				t.Fatal("first publish up to date")
+			}
+			if n := strings.Count(stderr, "notice:"); n != map[bool]int{true: 0, false: 1}[tc.idempotent] {
+				t.Fatalf("%d notices:\n%s", n, stderr)
+			}
+			if !tc.idempotent && (!strings.Contains(stderr, EnvPublishKey) || !strings.Contains(stderr, "SOPS_AGE_KEY_FILE")) {
+				t.Fatalf("notice does not say how to make publish idempotent:\n%s", stderr)
+			}
+			first := tip()
+			for _, token := range []string{"ci-job-token-2", ""} {
+				res, stderr := publish(token, password)
+				if tc.idempotent != res.UpToDate || tc.idempotent != (tip() == first) {
+					t.Fatalf("token %q: up to date %v, tip moved %v (changes %v)", token, res.UpToDate, tip() != first, res.Changes)
+				}
+				if tc.idempotent && strings.Contains(stderr, "notice") {
+					t.Fatalf("token %q: stderr %q", token, stderr)
+				}
+			}
+
+			secret := g.tree(t)["envs/eu/user/cac-secret.enc.yaml"]
+			ann := oldFingerprint([]byte(secret))
+			if (ann != "") != (tc.name == "publish key") {
+				t.Fatalf("fingerprint annotation %q", ann)
+			}
+			data := "password = \"" + password + "\"\n"
+			for _, v := range []string{password, data, "conf__db.toml" + data} {
+				s1, s256, m5 := sha1.Sum([]byte(v)), sha256.Sum256([]byte(v)), md5.Sum([]byte(v))
+				for _, h := range []string{hex.EncodeToString(s1[:]), hex.EncodeToString(s256[:]), hex.EncodeToString(m5[:]),
+					base64.StdEncoding.EncodeToString(s256[:])} {
+					if strings.Contains(secret, h) {
+						t.Fatalf("the Secret file holds an unkeyed hash of %q", v)
+					}
+				}
+			}
+			assertNoSecretInHistory(t, g, []string{password})
+
+			before := tip()
+			if res, _ := publish("ci-job-token-3", password+"-rotated"); res.UpToDate || tip() == before {
+				t.Fatal("a changed secret value was not committed")
+			}
+			assertNoSecretInHistory(t, g, []string{password, password + "-rotated"})
+		})
+	}
 }

@@ -20,6 +20,7 @@ type edit struct {
 type editNode struct {
 	children map[string]*editNode
 	blob     *plumbing.Hash // a file
+	remove   bool           // a file (or directory) to delete
 	replace  bool           // a directory whose old content is dropped
 }
 
@@ -54,6 +55,19 @@ func (e *edit) file(p string, h plumbing.Hash) {
 	n.children[base] = &editNode{blob: &h}
 }
 
+// remove deletes the file p.
+func (e *edit) remove(p string) {
+	d, base := "", p
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		d, base = p[:i], p[i+1:]
+	}
+	n := e.root
+	if d != "" {
+		n = e.dir(d)
+	}
+	n.children[base] = &editNode{remove: true}
+}
+
 // apply writes the edited tree of base (zero hash: empty tree) into s and returns its hash. An
 // empty result is the zero hash.
 func (e *edit) apply(s storer.EncodedObjectStorer, base plumbing.Hash) (plumbing.Hash, error) {
@@ -72,6 +86,10 @@ func applyNode(s storer.EncodedObjectStorer, base plumbing.Hash, n *editNode) (p
 		}
 	}
 	for name, c := range n.children {
+		if c.remove {
+			delete(entries, name)
+			continue
+		}
 		if c.blob != nil {
 			entries[name] = object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: *c.blob}
 			continue

@@ -83,7 +83,7 @@ func (t *Tree) Close() error {
 	return os.RemoveAll(dir)
 }
 
-// Checkout is Fetch, then writes the files of the commit: to a new temporary directory (removed by
+// Checkout is Snapshot, then writes the files of the commit: to a new temporary directory (removed by
 // Tree.Close), or over Cache/<key>/tree, rewriting only what differs.
 func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error) {
 	f, err := r.fetch(ctx, o)
@@ -107,14 +107,14 @@ func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error)
 	return t, nil
 }
 
-// Fetch fetches the tip of o.Branch, or of the remote's default branch when that branch does not
+// Snapshot fetches the tip of o.Branch, or of the remote's default branch when that branch does not
 // exist, with a shallow single-branch fetch (incremental into a cached clone), and returns its
 // files as an fs.FS over the fetched objects: no file is written (docs/design.md §1). With
 // o.Cache the objects stay in Cache/<key>/repo.git and the cache is locked until Snapshot.Close.
 // All its remote operations share one Policy.Budget. Errors are cacerr-classified: remote
 // failures (after retries, or denied access, or a missing repository) are cacerr.KindRemote, a
 // local problem cacerr.KindUsage.
-func (r *Remote) Fetch(ctx context.Context, o CheckoutOptions) (*Snapshot, error) {
+func (r *Remote) Snapshot(ctx context.Context, o CheckoutOptions) (*Snapshot, error) {
 	f, err := r.fetch(ctx, o)
 	if err != nil {
 		return nil, err

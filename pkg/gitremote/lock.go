@@ -6,13 +6,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/cacproj/cac/pkg/cacerr"
 )
 
-// lockCache takes an exclusive flock on Cache/<key>.lock, waiting while another process holds it.
-// The lock dies with the process, so a killed build never leaves the cache locked.
+// lockCache takes an exclusive lock on Cache/<key>.lock (flock on unix, LockFileEx on windows),
+// waiting while another process holds it. The lock dies with the process, so a killed build never
+// leaves the cache locked.
 func lockCache(cache, display string) (func(), error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, cacerr.Usage("cache: %w", err)
@@ -22,12 +21,12 @@ func lockCache(cache, display string) (func(), error) {
 	if err != nil {
 		return nil, cacerr.Usage("cache lock: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
 		return nil, cacerr.Usage("cache lock: %w", err)
 	}
 	return func() {
-		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		_ = unlockFile(f)
 		f.Close()
 	}, nil
 }

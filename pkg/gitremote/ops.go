@@ -205,6 +205,39 @@ func emptyDir(dir string) error {
 	return nil
 }
 
+// FetchOptions say what to fetch into a repository Clone returned.
+type FetchOptions struct {
+	RefSpecs []config.RefSpec // e.g. +refs/heads/x:refs/remotes/origin/x
+	Depth    int              // 0 = whole history
+}
+
+// Fetch fetches refs of the remote into repo (a repository Clone returned), retried within the
+// policy; nothing new is not an error. A ref the remote lacks is a cacerr.KindUsage error for
+// which IsNoBranch holds.
+func (r *Remote) Fetch(ctx context.Context, repo *git.Repository, o FetchOptions) error {
+	ctx, cancel := budget(ctx, r.policy)
+	defer cancel()
+	var ref plumbing.ReferenceName
+	if len(o.RefSpecs) > 0 {
+		ref = plumbing.ReferenceName(o.RefSpecs[0].Src())
+	}
+	n, err := retry(ctx, r.policy, func(ctx context.Context) error {
+		err := repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RemoteURL: r.transport, RefSpecs: o.RefSpecs,
+			Depth: o.Depth, Auth: r.auth, Tags: git.NoTags, Force: true})
+		if errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case IsNoBranch(err):
+		return cacerr.Usage("%s %s has no %s: %w", r.role, r.display, refName(ref), err)
+	}
+	return r.fail(ctx, err, "fetch", r.what("fetch", ref), n)
+}
+
 // Lease guards a push: the remote branch Ref is updated only while it still points at Hash
 // (git push --force-with-lease=<ref>:<hash>).
 type Lease struct {
@@ -216,6 +249,8 @@ type Lease struct {
 type PushOptions struct {
 	RefSpecs []config.RefSpec // e.g. refs/heads/x:refs/heads/x; a leading + forces
 	Lease    *Lease
+	// Atomic asks the server to update every ref or none (git push --atomic), where it can.
+	Atomic bool
 }
 
 // Push pushes refs of repo (its remote "origin") to the remote, retried within the policy when
@@ -225,7 +260,7 @@ type PushOptions struct {
 func (r *Remote) Push(ctx context.Context, repo *git.Repository, o PushOptions) error {
 	ctx, cancel := budget(ctx, r.policy)
 	defer cancel()
-	po := &git.PushOptions{RemoteName: "origin", RemoteURL: r.transport, RefSpecs: o.RefSpecs, Auth: r.auth}
+	po := &git.PushOptions{RemoteName: "origin", RemoteURL: r.transport, RefSpecs: o.RefSpecs, Auth: r.auth, Atomic: o.Atomic}
 	if o.Lease != nil {
 		// go-git reads the lease from the remote-tracking ref even when given the hash; a fresh
 		// clone may have none, so set it.

@@ -1,7 +1,7 @@
 // Package migrate implements `cac import`: it turns the per-region variants of a config file into one
 // `CacRegion_` template plus the differing values in each region's file of the config repo.
 //
-// How a file is split (see DESIGN §4, cac import):
+// How a file is split (see docs/design.md §4, cac import):
 //   - The variants are aligned line by line along a line diff against the first region (sorted by
 //     name). Lines equal everywhere stay literal.
 //   - On a differing line, values found by the format (YAML, JSON, TOML, INI, properties; an
@@ -41,15 +41,17 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/placeholder"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
 )
 
-// TemplatePrefix starts the base name of every template (DESIGN §1).
+// TemplatePrefix starts the base name of every template (docs/design.md §1).
 const TemplatePrefix = "CacRegion_"
 
 // RegionToken marks the region name in a --pattern.
@@ -96,14 +98,16 @@ type Source struct {
 // Result of one import. Paths are relative with forward slashes: the template to the code repo,
 // region files to the config repo.
 type Result struct {
-	Template     string           `json:"template"`
-	Format       Format           `json:"format"`
-	Sources      []Source         `json:"sources"`
-	Placeholders []Placeholder    `json:"placeholders"`
-	Secrets      []string         `json:"secrets,omitempty"` // paths only, never values
-	RegionFiles  []string         `json:"regionFiles"`
-	Warnings     []report.Finding `json:"warnings,omitempty"`
-	Written      bool             `json:"written"` // false for a dry run or when there was nothing to do
+	Template     string        `json:"template"`
+	Format       Format        `json:"format"`
+	Sources      []Source      `json:"sources"`
+	Placeholders []Placeholder `json:"placeholders"`
+	Secrets      []string      `json:"secrets,omitempty"` // paths only, never values
+	// Encrypted are the region files written SOPS-encrypted (.sops.yaml's creation rule for them)
+	Encrypted   []string         `json:"encrypted,omitempty"`
+	RegionFiles []string         `json:"regionFiles"`
+	Warnings    []report.Finding `json:"warnings,omitempty"`
+	Written     bool             `json:"written"` // false for a dry run or when there was nothing to do
 }
 
 // VerifyError means the computed template and values would not reproduce an original file; nothing
@@ -229,11 +233,63 @@ func importInto(ctx context.Context, st *stage, o Options) (*Result, error) {
 	} else if ok && !bytes.Equal(old, template) {
 		return nil, cacerr.Usage("import: %s already exists with other content; remove it or pass another template path", tmpl)
 	}
+	if err := sealSecrets(st, o, docs, files, res); err != nil {
+		return nil, err
+	}
 	st.put(tmplAbs, template)
 	for abs, data := range files {
 		st.put(abs, data)
 	}
 	return res, nil
+}
+
+// sealSecrets encrypts every region file import writes that holds a secret when the config repo's
+// .sops.yaml has a creation rule for it, so that no secret lands there in plain text. A rule that would leave a secret in plain text is refused, and so is an edit
+// of a file that is already encrypted (its MAC would break: set such values with cac secret set).
+func sealSecrets(st *stage, o Options, docs []*regionDoc, files map[string][]byte, res *Result) error {
+	for _, d := range docs {
+		if _, ok := files[d.abs]; ok && d.orig != nil && sops.IsEncrypted(d.orig) {
+			return cacerr.Usage("import: %s is encrypted with sops and import would change it; import into a plain file, then encrypt the values with cac secret set", d.rel)
+		}
+	}
+	if len(res.Secrets) == 0 {
+		return nil
+	}
+	cfg, ok, err := st.read(filepath.Join(o.ConfigDir, ".sops.yaml"))
+	if err != nil {
+		return cacerr.Usage("import: %w", err)
+	}
+	if !ok {
+		return nil
+	}
+	for _, d := range docs {
+		data, ok := files[d.abs]
+		if !ok {
+			continue
+		}
+		rule, err := sops.ConfigRule(cfg, d.rel)
+		if err != nil {
+			return cacerr.Usage("import: %w", err)
+		}
+		if rule == nil || len(rule.Recipients) == 0 {
+			continue
+		}
+		var plain []string
+		for _, p := range res.Secrets {
+			if !rule.Encrypts(strings.Split(p, ".")) {
+				plain = append(plain, p)
+			}
+		}
+		if len(plain) > 0 {
+			return cacerr.Usage("import: the .sops.yaml creation rule for %s would leave %s in plain text; make its encrypted_regex cover them", d.rel, strings.Join(plain, ", "))
+		}
+		if files[d.abs], err = sops.EncryptFile(d.rel, data, rule, time.Now()); err != nil {
+			return err
+		}
+		res.Encrypted = append(res.Encrypted, d.rel)
+	}
+	sort.Strings(res.Encrypted)
+	return nil
 }
 
 func underRoot(ps []Placeholder, root string) int {
@@ -539,6 +595,9 @@ func printResult(w io.Writer, r *Result) {
 	}
 	for _, p := range r.Secrets {
 		fmt.Fprintf(w, "secret: %s (mark it secret: true in the standard)\n", p)
+	}
+	for _, f := range r.Encrypted {
+		fmt.Fprintf(w, "encrypted: %s (sops, for the recipients of its .sops.yaml creation rule)\n", f)
 	}
 	verb := "would write"
 	if r.Written {

@@ -4,7 +4,7 @@
 // cmd/cac wires it around command execution.
 package obs
 
-// Outcome names an exit code (DESIGN §4) for metrics and notifications.
+// Outcome names an exit code (docs/design.md §4) for metrics and notifications.
 func Outcome(exit int) string {
 	switch exit {
 	case 0:

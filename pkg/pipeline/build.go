@@ -46,7 +46,7 @@ type Validator interface {
 // ConfigCheck checks a service's region against other files of the config repo (fsys is its root).
 type ConfigCheck func(fsys fs.FS, usn, region string) []report.Finding
 
-// Options configure a build. Zero values get DESIGN's defaults.
+// Options configure a build. Zero values get the defaults of docs/design.md §4.
 type Options struct {
 	CodeDir    string   // the code repo root (default ".")
 	OutDir     string   // output dir, relative to CodeDir unless absolute (default DefaultOutDir(USN))

@@ -1,7 +1,7 @@
 // Package placeholder parses and renders `^cac<<a.b.c>>` placeholders (and the seed syntax
 // `^cac{{a.b.c}}`) in templates of any text format. Bytes outside placeholders are kept exactly.
 //
-// Rules (DESIGN §2): a path is dot-separated segments of [A-Za-z0-9_-]+ (a numeric segment indexes a
+// Rules (docs/design.md §2): a path is dot-separated segments of [A-Za-z0-9_-]+ (a numeric segment indexes a
 // list); a `^cac` that does not start a well-formed placeholder is an error, never passed through.
 package placeholder
 

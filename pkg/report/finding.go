@@ -1,5 +1,5 @@
 // Package report holds the findings every check produces (validation, placeholders, scan)
-// and writes them in the output formats of DESIGN §4.
+// and writes them in the output formats of docs/design.md §4.
 package report
 
 import (

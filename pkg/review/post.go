@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"fmt"
+	"html"
 	"strings"
 
 	"github.com/cacproj/cac/pkg/diff"
@@ -16,38 +17,33 @@ const StatusContext = "cac/diff"
 // PostOptions configure the merge-request comment.
 type PostOptions struct {
 	USN       string
-	Limit     int    // characters per comment part (default: the forge's limit)
+	Limit     int    // characters per comment part (default: the forge's MaxCommentChars)
 	MaxParts  int    // default 10
 	TargetURL string // link of the status (the CI job)
 }
 
-// Marker identifies a service's comments on a merge request.
-func Marker(usn string) string {
-	if usn == "" {
-		usn = "config"
-	}
-	return "cac-diff:" + usn
-}
-
 // Post keeps one comment per service up to date on the merge request (split into parts when it is
-// longer than the forge allows) and sets the cac/diff commit status.
+// longer than the forge allows) and sets the cac/diff commit status. Every part, its headers
+// included, is within the forge's comment limit.
 func Post(ctx context.Context, f forge.Forge, t forge.Target, res *Result, opt PostOptions) (forge.UpsertResult, error) {
 	limit := opt.Limit
 	if limit == 0 {
-		limit = diff.GitHubLimit
-		if t.Kind == forge.GitLabKind {
-			limit = diff.GitLabLimit
-		}
+		limit = f.MaxCommentChars()
 	}
-	marker := Marker(opt.USN)
+	marker := forge.Marker(opt.USN)
 	var parts []string
 	state, desc := forge.StateSuccess, "no change to the rendered config"
 	if len(res.Findings) > 0 {
 		state, desc = forge.StateFailure, fmt.Sprintf("the head does not build: %d problems", report.Errors(res.Findings))
-		parts = []string{failureComment(marker, opt.USN, res)}
+		parts = []string{failureComment(marker, opt.USN, res, max(limit, diff.MinLimit))}
 	} else {
-		parts = diff.Markdown(res.Diff, diff.MarkdownOptions{USN: opt.USN, Marker: marker, Limit: limit, MaxParts: opt.MaxParts})
-		parts[0] = insertAfterFirstLine(parts[0], sidesLine(res))
+		parts = diff.Markdown(res.Diff, diff.MarkdownOptions{
+			USN:        opt.USN,
+			MarkerLine: func(n int) string { return forge.MarkerLine(marker, n) },
+			Intro:      sidesLine(res) + scanSection(res.Scan),
+			Limit:      limit,
+			MaxParts:   opt.MaxParts,
+		})
 		if res.Diff.Changed() {
 			desc = res.Diff.Summary()
 		}
@@ -64,27 +60,43 @@ func Post(ctx context.Context, f forge.Forge, t forge.Target, res *Result, opt P
 	return up, nil
 }
 
-func insertAfterFirstLine(s, line string) string {
-	i := strings.IndexByte(s, '\n')
-	if i < 0 || line == "" {
-		return s
-	}
-	return s[:i+1] + line + "\n" + s[i+1:]
-}
+// maxName caps a branch name in the sides line; maxNote caps the note.
+const maxName, maxNote = 100, 400
 
+// sidesLine says which code commits and config branches base and head were rendered from. Names
+// and the note are shown as text, never as markup.
 func sidesLine(res *Result) string {
 	side := func(s Side) string {
-		out := fmt.Sprintf("code `%s` + config `%s`", shortSHA(s.CodeCommit), s.ConfigBranch)
+		out := fmt.Sprintf("code %s + config %s", code(shortSHA(s.CodeCommit)), code(clip(s.ConfigBranch, maxName)))
 		if s.ConfigFallback {
-			out += " (default branch: no `" + s.Name + "` branch in the config repo)"
+			out += " (default branch: no " + code(clip(s.Name, maxName)) + " branch in the config repo)"
 		}
 		return out
 	}
 	line := fmt.Sprintf("<sub>base: %s · head: %s</sub>\n", side(res.Base), side(res.Head))
 	if res.Base.Note != "" {
-		line += "\n> " + res.Base.Note + "\n"
+		note := strings.Join(strings.Fields(clip(res.Base.Note, maxNote)), " ")
+		line += "\n> " + html.EscapeString(note) + "\n"
 	}
 	return line
+}
+
+// code is s as an inline code span; one holding backticks is delimited by more of them.
+func code(s string) string {
+	if !strings.Contains(s, "`") {
+		return "`" + s + "`"
+	}
+	tick := diff.Fence(s)
+	return tick + " " + s + " " + tick
+}
+
+// clip shortens s to n characters, the last one "…".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func shortSHA(s string) string {
@@ -94,18 +106,28 @@ func shortSHA(s string) string {
 	return s
 }
 
-func failureComment(marker, usn string, res *Result) string {
+// failureComment lists the head's findings, as many as fit in limit characters.
+func failureComment(marker, usn string, res *Result, limit int) string {
+	var list strings.Builder
+	for _, f := range res.Findings {
+		list.WriteString(f.String() + "\n")
+	}
+	fence := diff.Fence(list.String())
 	var b strings.Builder
-	b.WriteString(diff.MarkerLine(marker, 1) + "\n")
-	fmt.Fprintf(&b, "### cac diff: %s\n\n:x: **The head does not build** (%d problems), so there is no rendered diff. Fix these and push again:\n\n```\n", usn, report.Errors(res.Findings))
-	const maxListed = 200 // keeps the comment far below every forge's limit
+	b.WriteString(forge.MarkerLine(marker, 1) + "\n")
+	fmt.Fprintf(&b, "### cac diff: %s\n\n:x: **The head does not build** (%d problems), so there is no rendered diff. Fix these and push again:\n\n%s\n", usn, report.Errors(res.Findings), fence)
+	const maxListed = 200
+	// Room for the "… and N more" line and the closing fence.
+	room := limit - diff.Chars(b.String()) - 200 - len(fence)
 	for i, f := range res.Findings {
-		if i == maxListed {
-			fmt.Fprintf(&b, "… and %d more: run `cac build` locally or read the CI job log for all of them\n", len(res.Findings)-maxListed)
+		l := f.String() + "\n"
+		if i == maxListed || diff.Chars(l) > room {
+			fmt.Fprintf(&b, "… and %d more: run `cac build` locally or read the CI job log for all of them\n", len(res.Findings)-i)
 			break
 		}
-		b.WriteString(f.String() + "\n")
+		b.WriteString(l)
+		room -= diff.Chars(l)
 	}
-	b.WriteString("```\n")
+	b.WriteString(fence + "\n")
 	return b.String()
 }

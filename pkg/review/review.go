@@ -1,5 +1,5 @@
 // Package review renders a change's base and head and diffs the rendered config: what the
-// merge-request bot posts (DESIGN §5). Each side is code@rev + config@rev, where the config repo is
+// merge-request bot posts (docs/design.md §5). Each side is code@rev + config@rev, where the config repo is
 // fetched at the branch named like the side's code branch (falling back to its default branch).
 // Code revisions are read from git objects, never from the working tree.
 package review
@@ -74,6 +74,10 @@ type Result struct {
 	Base, Head Side
 	Diff       *diff.Result
 	Findings   []report.Finding
+	// Scan holds the head's new anti-corruption findings when the bot scanned it (Bot.Scan).
+	Scan *ScanResult
+
+	headValues map[string]*values.Node // the head's effective values per region, for the scan
 }
 
 // Run renders base and head and diffs them. When the head does not build, the result carries its
@@ -117,7 +121,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if opt.CodeRepo != "" && opt.BaseCodeRepo != "" {
 		baseOpt.CodeRepo = opt.BaseCodeRepo
 	}
-	baseTree, baseSecrets, baseSide, err := renderSide(ctx, baseOpt, base, base)
+	baseTree, baseSecrets, _, baseSide, err := renderSide(ctx, baseOpt, base, base)
 	res.Base = baseSide
 	if err != nil {
 		if cacerr.Is(err, cacerr.KindRemote) || errors.Is(err, context.Canceled) {
@@ -127,7 +131,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		fmt.Fprintf(opt.Stderr, "cac: base %s: %s\n", displayName(base), res.Base.Note)
 		baseTree = diff.Tree{}
 	}
-	headTree, headSecrets, headSide, err := renderSide(ctx, opt, head, headRev)
+	headTree, headSecrets, headValues, headSide, err := renderSide(ctx, opt, head, headRev)
 	res.Head = headSide
 	if err != nil {
 		var fe *findingsErr
@@ -137,6 +141,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		}
 		return res, err
 	}
+	res.headValues = headValues
 	res.Diff = diff.Compute(filter(baseTree, opt.Regions), filter(headTree, opt.Regions),
 		diff.Options{Context: opt.Context, Secrets: notCompared(pairSecrets(baseSecrets, headSecrets))})
 	return res, nil
@@ -166,12 +171,13 @@ func (f *findingsErr) Error() string { return f.err.Error() }
 func (f *findingsErr) Unwrap() error { return f.err }
 
 // renderSide builds one side in memory: code at rev (branch name for the config repo), its
-// templates checked out into a temp dir.
-func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree, map[string]string, Side, error) {
+// templates checked out into a temp dir: the rendered tree, the secret values ("region:path" →
+// value) and the effective values per region.
+func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree, map[string]string, map[string]*values.Node, Side, error) {
 	side := Side{Name: displayName(branch)}
 	tmp, err := os.MkdirTemp("", "cac-review-")
 	if err != nil {
-		return nil, nil, side, cacerr.Usage("temp dir: %w", err)
+		return nil, nil, nil, side, cacerr.Usage("temp dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	code := filepath.Join(tmp, "code")
@@ -180,7 +186,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 		defer cleanup()
 	}
 	if err != nil {
-		return nil, nil, side, err
+		return nil, nil, nil, side, err
 	}
 	side.CodeCommit = commit
 	fo := opt.Fetch
@@ -196,9 +202,9 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	}
 	if err != nil {
 		if res != nil && len(res.Findings) > 0 {
-			return nil, nil, side, &findingsErr{findings: res.Findings, err: err}
+			return nil, nil, nil, side, &findingsErr{findings: res.Findings, err: err}
 		}
-		return nil, nil, side, err
+		return nil, nil, nil, side, err
 	}
 	secrets := map[string]string{} // "region:path" → value
 	if opt.Secrets != nil {
@@ -208,7 +214,7 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 			}
 		}
 	}
-	return res.Tree.Contents(), secrets, side, nil
+	return res.Tree.Contents(), secrets, res.Values, side, nil
 }
 
 // checkoutTemplates writes the CacRegion_ templates of the code at rev into dir. With a remote code
@@ -217,7 +223,7 @@ func checkoutTemplates(ctx context.Context, opt Options, rev, dir string) (strin
 	if opt.CodeRepo != "" {
 		return fetchCode(ctx, opt, opt.CodeRepo, rev, dir)
 	}
-	repo, err := git.PlainOpenWithOptions(opt.CodeDir, &git.PlainOpenOptions{DetectDotGit: true})
+	repo, err := configrepo.OpenLocal(opt.CodeDir, true)
 	if err != nil {
 		return "", nil, cacerr.Usage("%s is not in a git repository: cac diff reads base and head from git (or set --code-repo): %w", opt.CodeDir, err)
 	}

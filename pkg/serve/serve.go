@@ -1,4 +1,4 @@
-// Package serve is the merge-request bot as a webhook server (DESIGN §5): GitHub `pull_request`
+// Package serve is the merge-request bot as a webhook server (docs/design.md §5): GitHub `pull_request`
 // and GitLab `Merge Request Hook` deliveries become jobs that an injected Runner does (render
 // base and head, post the diff), like `cac diff --post` in a pipeline.
 //

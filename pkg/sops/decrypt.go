@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,8 +194,14 @@ func scalarText(plain, typ string) string {
 			return strconv.Itoa(i)
 		}
 	case "float":
-		if f, err := strconv.ParseFloat(plain, 64); err == nil {
-			return "!!float " + strconv.FormatFloat(f, 'f', -1, 64)
+		if f, err := strconv.ParseFloat(plain, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			// a plain float literal (1.0, not 1, which reads as an int): no tag, so that
+			// encrypting the text again replaces the whole value
+			t := strconv.FormatFloat(f, 'f', -1, 64)
+			if !strings.ContainsAny(t, ".e") {
+				t += ".0"
+			}
+			return t
 		}
 	case "bool":
 		if b, err := strconv.ParseBool(plain); err == nil {

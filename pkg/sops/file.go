@@ -205,6 +205,9 @@ func span(data []byte, starts []int, n *yaml.Node) (int, int, bool) {
 	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return off, blockEnd(data, starts, n.Line), true
 	}
+	if end, ok := quotedEnd(data, off); ok { // escapes and line breaks make Value differ from the text
+		return off, end, true
+	}
 	lineEnd := len(data)
 	if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
 		lineEnd = off + i
@@ -218,6 +221,26 @@ func span(data []byte, starts []int, n *yaml.Node) (int, int, bool) {
 		start, end = start-1, end+1
 	}
 	return start, end, true
+}
+
+// quotedEnd is the end (after the closing quote) of the quoted scalar starting at data[off]: "…"
+// with backslash escapes, or '…' with ” for a quote; ok is false when data[off] is no quote.
+func quotedEnd(data []byte, off int) (int, bool) {
+	if off >= len(data) || (data[off] != '"' && data[off] != '\'') {
+		return 0, false
+	}
+	q := data[off]
+	for i := off + 1; i < len(data); i++ {
+		switch {
+		case q == '"' && data[i] == '\\':
+			i++
+		case data[i] == q && q == '\'' && i+1 < len(data) && data[i+1] == '\'':
+			i++
+		case data[i] == q:
+			return i + 1, true
+		}
+	}
+	return 0, false
 }
 
 // blockEnd is the end of a block scalar (| or >) whose indicator is on line: the end of its last

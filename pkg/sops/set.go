@@ -207,10 +207,7 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 	if r == nil || len(r.Recipients) == 0 {
 		return nil, cacerr.Usage("%s is not encrypted yet, and no creation rule with age recipients in .sops.yaml applies to it: add one (creation_rules: - path_regex: …, age: age1…)", name)
 	}
-	rules := r.Rules
-	if rules.EncryptedRegex == "" && rules.UnencryptedRegex == "" && rules.EncryptedSuffix == "" && rules.UnencryptedSuffix == "" {
-		rules.UnencryptedSuffix = "_unencrypted" // the sops CLI's default
-	}
+	rules := r.cliRules()
 	if enc, err := rules.encrypted(path); err != nil || !enc {
 		if err != nil {
 			return nil, cacerr.Usage(".sops.yaml: %w", err)
@@ -218,38 +215,61 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 		return nil, cacerr.Usage("the .sops.yaml rule for %s (encrypted_regex %q …) would leave %s in plain text; make the rule cover this key",
 			name, r.EncryptedRegex, strings.Join(path, "."))
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, cacerr.Usage("%s: invalid YAML: %w", name, err)
-	}
 	key, err := newDataKey()
 	if err != nil {
 		return nil, err
 	}
+	return sealPlain(name, data, key, r.Recipients, rules, opt.Now, &override{path, value})
+}
+
+// override replaces the value at path while a document is sealed (the value Set writes).
+type override struct {
+	path  []string
+	value string
+}
+
+// sealPlain encrypts a plaintext YAML document (without sops metadata) with key: every value the
+// rules select is sealed in place with its key path (empty strings stay, as sops leaves them), the
+// MAC covers the values (only the encrypted ones with mac_only_encrypted), and a sops: mapping
+// with the key wrapped for each recipient is appended. ov, when set, is a string value written at
+// its path instead of the document's.
+func sealPlain(name string, data []byte, key dataKey, recipients []string, rules Rules, now time.Time, ov *override) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, cacerr.Usage("%s: invalid YAML: %w", name, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, cacerr.Usage("%s: an empty document cannot be encrypted", name)
+	}
 	ls := leaves(doc.Content[0])
-	t := target(ls, path)
+	t := -1
+	if ov != nil {
+		t = target(ls, ov.path)
+	}
 	mac := newMAC(rules.MACOnlyEncrypted)
 	starts := lineStarts(data)
 	var reps []replacement
+	sealed := map[*yaml.Node]bool{} // an aliased value is hashed at every use, sealed once
 	for i, l := range ls {
 		typ, text, err := typedValue(l.node)
 		if i == t {
-			typ, text, err = "str", value, nil
+			typ, text, err = "str", ov.value, nil
 		}
 		if err != nil {
 			return nil, cacerr.Usage("%s:%d:%d: %w", name, l.node.Line, l.node.Column, err)
 		}
 		enc, err := rules.encrypted(l.path)
 		if err != nil {
-			return nil, cacerr.Usage(".sops.yaml: %w", err)
+			return nil, cacerr.Usage("%s: encryption rules: %w", name, err)
 		}
 		if !rules.MACOnlyEncrypted || enc {
 			mac.Write([]byte(text))
 		}
-		if !enc || text == "" { // sops leaves empty strings as they are
+		if !enc || text == "" || sealed[l.node] { // sops leaves empty strings as they are
 			continue
 		}
-		sealed, err := key.seal(text, typ, l.aad())
+		sealed[l.node] = true
+		encText, err := key.seal(text, typ, l.aad())
 		if err != nil {
 			return nil, err
 		}
@@ -257,11 +277,11 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 		if !ok {
 			return nil, cacerr.Usage("%s:%d:%d: cannot locate the value in the text", name, l.node.Line, l.node.Column)
 		}
-		reps = append(reps, replacement{start, end, l.encText(sealed)})
+		reps = append(reps, replacement{start, end, l.encText(encText)})
 	}
 	sort.Slice(reps, func(a, b int) bool { return reps[a].start < reps[b].start })
 	out := apply(data, reps)
-	meta, err := metadataNode(key, r.Recipients, rules, mac.Sum(nil), opt.Now)
+	meta, err := metadataNode(key, recipients, rules, mac.Sum(nil), now)
 	if err != nil {
 		return nil, err
 	}
@@ -273,4 +293,36 @@ func setPlain(name string, data []byte, path []string, value string, opt SetOpti
 		out = append(out, '\n')
 	}
 	return append(out, block...), nil
+}
+
+// Encrypts reports whether a file written under the rule encrypts the value at path (with no
+// encrypted_regex/suffix set, every value but keys ending in _unencrypted, as the sops CLI does).
+func (r *Rule) Encrypts(path []string) bool {
+	enc, err := r.cliRules().encrypted(path)
+	return err == nil && enc
+}
+
+// cliRules are the rule's rules with the sops CLI's default when none is set.
+func (r *Rule) cliRules() Rules {
+	rules := r.Rules
+	if rules.EncryptedRegex == "" && rules.UnencryptedRegex == "" && rules.EncryptedSuffix == "" && rules.UnencryptedSuffix == "" {
+		rules.UnencryptedSuffix = "_unencrypted" // the sops CLI's default
+	}
+	return rules
+}
+
+// EncryptFile encrypts a plaintext YAML file for the rule's age recipients with a new data key,
+// sealing the values the rule selects, as `sops --encrypt` with that .sops.yaml rule does.
+func EncryptFile(name string, data []byte, r *Rule, now time.Time) ([]byte, error) {
+	if r == nil || len(r.Recipients) == 0 {
+		return nil, cacerr.Usage("%s: no creation rule with age recipients applies to it", name)
+	}
+	if IsEncrypted(data) {
+		return nil, cacerr.Usage("%s is already encrypted", name)
+	}
+	key, err := newDataKey()
+	if err != nil {
+		return nil, err
+	}
+	return sealPlain(name, data, key, r.Recipients, r.cliRules(), now, nil)
 }

@@ -1,4 +1,4 @@
-// Package standard is the rules engine of DESIGN §3: it loads a standard (a YAML tree that mirrors
+// Package standard is the rules engine of docs/design.md §3: it loads a standard (a YAML tree that mirrors
 // the values tree, with rules on its leaves), checks a region's effective values against it, and
 // describes it as a JSON Schema for editors.
 //
@@ -37,7 +37,7 @@ const (
 	TypeBool   = "bool"
 )
 
-// Delivery modes of a leaf (how a new region gets its value, DESIGN §6).
+// Delivery modes of a leaf (how a new region gets its value, docs/design.md §6).
 const (
 	DeliveryAuto   = "auto"
 	DeliveryCopy   = "copy"

@@ -17,6 +17,9 @@ import (
 var sources = []string{
 	filepath.Join("..", "..", "pkg", "gitops", "testdata", "TestArgoApplications.golden"),
 	filepath.Join("..", "..", "templates", "argocd", "bootstrap.yaml"),
+	// What cac publish wrote into a GitOps repo, with and without _regions.yaml (test/realclients
+	// proves it, as its golden file).
+	filepath.Join("..", "realclients", "testdata", "applications.yaml"),
 }
 
 // decodeStrict converts one YAML document to JSON and decodes it into an Application, rejecting

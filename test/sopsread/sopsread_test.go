@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"filippo.io/age"
@@ -24,6 +25,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/envs"
 	cacsops "github.com/cacproj/cac/pkg/sops"
 )
 
@@ -276,4 +278,46 @@ func TestWriteFixture(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestCopyReadBySops: a file the sops library encrypted, copied by cac env copy with overrides
+// (decrypted in memory, edited, sealed again with a new data key) decrypts in sops to the
+// source's values with the overrides, for every variant of the rules; without an identity the
+// unchanged copy is the file byte for byte and decrypts as well.
+func TestCopyReadBySops(t *testing.T) {
+	id, keys := newKey(t)
+	for name, md := range variants {
+		t.Run(name, func(t *testing.T) {
+			enc := sopsEncrypt(t, []byte(plain), md, id.Recipient().String())
+			fsys := fstest.MapFS{"svc/eu.yaml": {Data: enc}}
+			_, files, err := envs.PlanCopy(fsys, envs.CopyOptions{From: "eu", To: "id", Keys: keys,
+				Set: []string{"db.host=db.id.internal", "db.password=c0py-pass", "app.port=9090"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := files["svc/id.yaml"]
+			var want map[string]any
+			yaml.Unmarshal([]byte(plain), &want)
+			want["db"].(map[string]any)["host"] = "db.id.internal"
+			want["db"].(map[string]any)["password"] = "c0py-pass"
+			want["app"].(map[string]any)["port"] = 9090
+			if got := sopsDecrypt(t, out); !reflect.DeepEqual(got, want) {
+				t.Errorf("sops reads the copy as\n%#v\nwant\n%#v\n%s", got, want, out)
+			}
+			if strings.Contains(string(out), "c0py-pass") {
+				t.Errorf("the override is in plain text:\n%s", out)
+			}
+
+			_, files, err = envs.PlanCopy(fsys, envs.CopyOptions{From: "eu", To: "id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(files["svc/id.yaml"]) != string(enc) {
+				t.Errorf("the copy without an identity is not byte for byte")
+			}
+			if got := sopsDecrypt(t, files["svc/id.yaml"]); !reflect.DeepEqual(got, sopsDecrypt(t, enc)) {
+				t.Errorf("sops reads the pure copy as\n%#v", got)
+			}
+		})
+	}
 }
