@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # make bench: cac against its peers on the same generated fleet, measured side by side in one run.
-# Each row runs cac and its peer alternately BENCH_RUNS times (default 3) and reports the medians and
-# the ratio peer/cac (> 1: cac is faster). Needs only Go and git; gomplate is built from the Go module
-# proxy into .bench/ (never the repo). The table goes to stdout and .bench/results.md.
+# Each row runs cac and its peer alternately BENCH_RUNS times (default 5): one pair is one cac run
+# and one peer run back to back, and the row reports the median of the pairs' ratios peer/cac
+# (> 1: cac is faster) beside the median times. Needs only Go and git; gomplate is built from the
+# Go module proxy into .bench/ (never the repo). The table goes to stdout and .bench/results.md.
 #
-#   BENCH_SERVICES=300 BENCH_REGIONS=16 BENCH_RUNS=3 BENCH_PUBLISH=30 ./scripts/bench.sh bin/cac
+#   BENCH_SERVICES=300 BENCH_REGIONS=16 BENCH_RUNS=5 BENCH_PUBLISH=10 BENCH_GO=1 ./scripts/bench.sh bin/cac
+#
+# The defaults (100 services × 16 regions) finish in a few minutes on 2 CPUs; BENCH_SERVICES=300
+# is the full-size fleet of the README's figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cac=$(pwd)/${1:-bin/cac}
-services=${BENCH_SERVICES:-300}
+services=${BENCH_SERVICES:-100}
 regions=${BENCH_REGIONS:-16}
-runs=${BENCH_RUNS:-3}
-BENCH_PUBLISH=${BENCH_PUBLISH:-30}
+runs=${BENCH_RUNS:-5}
+BENCH_PUBLISH=${BENCH_PUBLISH:-10}
+BENCH_GO=${BENCH_GO:-1}
 bench=$(pwd)/.bench
 tools=$bench/bin   # kept between runs: gomplate takes a while to build
 work=$bench/work   # regenerated every run
@@ -32,23 +37,27 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 fail() { say "$1 failed:"; cat "$work/stderr" >&2; exit 1; }
 
-# compare ROW NOTE CAC_FN PEER_FN runs CAC_FN i and PEER_FN i alternately for i = 1..runs (output
-# discarded, a failure aborts the bench) and adds a row with both medians and the ratio.
+# compare ROW NOTE CAC_FN PEER_FN runs CAC_FN i and PEER_FN i as pairs, back to back, for
+# i = 1..runs (output discarded, a failure aborts the bench) and adds a row with both median times
+# and the median of the pairs' ratios peer/cac.
 compare() {
-  local row=$1 note=$2 cac_fn=$3 peer_fn=$4 i t0 c=() p=()
+  local row=$1 note=$2 cac_fn=$3 peer_fn=$4 i t0 tc tp c=() p=() r=()
   say "$row"
   for ((i = 1; i <= runs; i++)); do
-    t0=$(now_ms); "$cac_fn" "$i" >/dev/null 2>"$work/stderr" || fail "$row"; c+=($(($(now_ms) - t0)))
-    t0=$(now_ms); "$peer_fn" "$i" >/dev/null 2>"$work/stderr" || fail "$row"; p+=($(($(now_ms) - t0)))
+    t0=$(now_ms); "$cac_fn" "$i" >/dev/null 2>"$work/stderr" || fail "$row"; tc=$(($(now_ms) - t0))
+    t0=$(now_ms); "$peer_fn" "$i" >/dev/null 2>"$work/stderr" || fail "$row"; tp=$(($(now_ms) - t0))
+    c+=("$tc") p+=("$tp") r+=("$(awk -v c="$tc" -v p="$tp" 'BEGIN {printf "%.4f", p / (c > 0 ? c : 1)}')")
   done
-  add_row "$row" "$(printf '%s\n' "${c[@]}" | median)" "$(printf '%s\n' "${p[@]}" | median)" "$note"
+  add_row "$row" "$(printf '%s\n' "${c[@]}" | median)" "$(printf '%s\n' "${p[@]}" | median)" "$note" "$(printf '%s\n' "${r[@]}" | median)"
 }
 
-# add_row ROW CAC_MS PEER_MS NOTE; an empty PEER_MS leaves the peer and the ratio blank.
+# add_row ROW CAC_MS PEER_MS NOTE [RATIO]; an empty PEER_MS leaves the peer and the ratio blank;
+# without RATIO the ratio is PEER_MS/CAC_MS.
 add_row() {
-  rows+=("$(awk -v row="$1" -v c="$2" -v p="$3" -v note="$4" 'BEGIN {
-    if (p == "") printf "| %s | %.3f s | – | – | %s |", row, c / 1000, note
-    else printf "| %s | %.3f s | %.3f s | %.2f× | %s |", row, c / 1000, p / 1000, p / c, note }')")
+  rows+=("$(awk -v row="$1" -v c="$2" -v p="$3" -v note="$4" -v r="${5:-}" 'BEGIN {
+    if (p == "") { printf "| %s | %.3f s | – | – | %s |", row, c / 1000, note; exit }
+    if (r == "") r = p / c
+    printf "| %s | %.3f s | %.3f s | %.2f× | %s |", row, c / 1000, p / 1000, r, note }')")
 }
 
 skip_row() { say "$1: skipped"; rows+=("| $1 | – | – | – | skipped: $2 |"); }
@@ -72,36 +81,52 @@ fi
 say "fleet: $services services × $regions regions × 10 templates, config repo committed as a bare git repo"
 "$tools/benchgen" -out "$work" -services "$services" -regions "$regions"
 gitq -C "$work/config" init && gitq -C "$work/config" add -A && gitq -C "$work/config" commit -m "fleet config"
-gitq clone -q --bare "$work/config" "$work/repos/config.git"
+gitq clone -q --bare --no-local "$work/config" "$work/repos/config.git" # packed, as on a git server
 rm -rf "$work/config/.git" # a plain directory: cac reads it in place, without fetching
 gitq -C "$work/code" init && gitq -C "$work/code" add -A && gitq -C "$work/code" commit -m "fleet code"
 usns=$(cd "$work/code" && ls -d svc-*)
 build_flags=(--branch main --standard "$work/standard.yaml")
 
-# a. one service: cac build vs gomplate, one process per region.
+# a. one service × all regions vs gomplate, one process per region: cac with the config repo as a
+# local directory (no fetch), fetched from the bare repo without a cache (a shallow fetch into
+# memory, reading only the service's files and _global/), and from a warm --cache.
 cac_one() { "$cac" -C "$work/code/svc-0000" build "${build_flags[@]}" --config-repo "$work/config" --usn svc-0000 --out "$work/a/cac-$1"; }
+cac_one_fetch() { "$cac" -C "$work/code/svc-0000" build "${build_flags[@]}" --config-repo "file://$work/repos/config.git" --usn svc-0000 --out "$work/a/fetch-$1"; }
+cac_one_cached() { "$cac" -C "$work/code/svc-0000" build "${build_flags[@]}" --config-repo "file://$work/repos/config.git" --cache "$work/a/cache" --usn svc-0000 --out "$work/a/cached-$1"; }
 gomplate_one() {
   local v
   for v in "$work"/gomplate/values/*.json; do
     "$gomplate" --context "values=$v" --input-dir "$work/gomplate/templates" --output-dir "$work/a/gomplate-$1/$(basename "$v" .json)"
   done
 }
+one="1 service (10 templates × $regions regions)"
 if [[ -n $gomplate_error ]]; then
-  skip_row "build 1 service (10 templates × $regions regions)" "$gomplate_error"
+  skip_row "build $one" "$gomplate_error"
 else
-  compare "build 1 service (10 templates × $regions regions)" "cac: fetch skipped (config as a local dir), validate + render + write; gomplate: $regions processes" cac_one gomplate_one
-  rm "$work/a/cac-1/cac-report.json"
-  if diff -r "$work/a/cac-1" "$work/a/gomplate-1" >/dev/null; then
-    notes+=("- build 1 service: cac and gomplate wrote byte-identical files.")
+  compare "build $one, config as a local dir" "no fetch; validate + render + write; gomplate: $regions processes" cac_one gomplate_one
+  compare "build $one, no cache" "config fetched over file:// ($(find "$work/config" -type f | wc -l) files), nothing checked out" cac_one_fetch gomplate_one
+  cac_one_cached 0 >/dev/null 2>&1 # warm the cache
+  compare "build $one, --cache" "cache up to date: a fetch that brings nothing" cac_one_cached gomplate_one
+  for d in cac fetch cached; do rm "$work/a/$d-1/cac-report.json"; done
+  if diff -r "$work/a/cac-1" "$work/a/gomplate-1" >/dev/null && diff -r "$work/a/fetch-1" "$work/a/gomplate-1" >/dev/null &&
+    diff -r "$work/a/cached-1" "$work/a/gomplate-1" >/dev/null; then
+    notes+=("- build 1 service: cac (all three rows) and gomplate wrote byte-identical files.")
   else
     notes+=("- build 1 service: **cac and gomplate outputs differ** (diff -r $work/a/cac-1 $work/a/gomplate-1).")
   fi
 fi
 
-# b. every service of the fleet, two builds at a time, vs copying the output tree.
-cac_fleet() { printf '%s\n' $usns | xargs -P2 -I{} "$cac" -C "$work/code/{}" build "${build_flags[@]}" --config-repo "$work/config" --usn {} --out "$work/b/cac-$1/{}"; }
+# b. every service of the fleet in one process (cac build --all), vs copying its output tree.
+cac_fleet() { "$cac" -C "$work/code" build --all "${build_flags[@]}" --config-repo "file://$work/repos/config.git" --out "$work/b/cac-$1"; }
 cp_fleet() { cp -r "$work/b/cac-$1" "$work/b/cp-$1"; }
-compare "fleet render ($services services, $((services * regions * 10)) files)" "cac build per service, xargs -P2; peer: cp -r of the output tree (the floor)" cac_fleet cp_fleet
+compare "fleet render ($services services, $((services * regions * 10)) files)" "cac build --all (one fetch, $(nproc) workers) vs cp -r of its output tree (the floor)" cac_fleet cp_fleet
+if [[ -x /usr/bin/time ]]; then # peak memory of one more run (GNU time, Debian package "time")
+  /usr/bin/time -f '%M' -o "$work/rss" "$cac" -C "$work/code" build --all "${build_flags[@]}" --config-repo "file://$work/repos/config.git" \
+    --out "$work/b/rss" >/dev/null 2>"$work/stderr" || fail "fleet peak RSS"
+  notes+=("- fleet render: peak RSS of cac build --all: $(($(tail -1 "$work/rss") / 1024)) MiB (/usr/bin/time -f %M, one more run).")
+else
+  notes+=("- fleet render: peak RSS not measured (no /usr/bin/time).")
+fi
 rendered=$work/rendered # kept for publish
 mv "$work/b/cac-1" "$rendered" && rm -rf "$work/b"
 
@@ -221,17 +246,21 @@ fi
 # ---- end publish-loop rows ----------------------------------------------------------------------
 
 # g. every Go benchmark once, as a summary.
-say "Go benchmarks (go test -bench . -benchtime 1x ./pkg/...)"
-go_bench=$(CAC_BENCH_SERVICES=$services CAC_BENCH_REGIONS=$regions go test -run XXX -bench . -benchtime 1x -benchmem ./pkg/... | grep -E '^Benchmark' || true)
+go_bench="(skipped: BENCH_GO=0)"
+if [[ $BENCH_GO != 0 ]]; then
+  say "Go benchmarks (go test -bench . -benchtime 1x -benchmem ./pkg/...)"
+  go_bench=$(CAC_BENCH_SERVICES=$services CAC_BENCH_REGIONS=$regions go test -run XXX -bench . -benchtime 1x -benchmem ./pkg/... | grep -E '^Benchmark' || true)
+fi
 
 {
   echo "## cac vs peers ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
-  echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3-), $(git --version), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
-  echo "fleet: $services services × $regions regions × 10 templates (40 lines, 8 placeholders each); medians of $runs runs per row, cac and peer alternating."
+  echo "machine: $(nproc) CPUs, $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null || echo "? GiB") memory, $(go version | cut -d' ' -f3-), $(git --version), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
+  echo "command: BENCH_SERVICES=$services BENCH_REGIONS=$regions BENCH_RUNS=$runs BENCH_PUBLISH=$BENCH_PUBLISH make bench"
+  echo "fleet: $services services × $regions regions × 10 templates (40 lines, 8 placeholders each); $runs pairs per row (cac, then its peer); ratio = median of the pairs' peer/cac."
   echo "Timings on this VM vary ~2× from run to run: only the ratios measured side by side in one run are meaningful."
   echo
-  echo "| row | cac | peer | ratio (peer/cac) | notes |"
+  echo "| row | cac (median) | peer (median) | ratio (median of peer/cac) | notes |"
   echo "| --- | ---: | ---: | ---: | --- |"
   printf '%s\n' "${rows[@]}"
   [[ ${#notes[@]} == 0 ]] || { echo; printf '%s\n' "${notes[@]}"; }

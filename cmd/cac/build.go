@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/gitremote"
@@ -17,9 +18,9 @@ import (
 )
 
 func newBuildCmd(c *common, e env) *cobra.Command {
-	var out, cache string
-	var offline bool
-	var retries int
+	var out, cache, shardSpec string
+	var offline, all bool
+	var retries, workers int
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -31,6 +32,13 @@ for every region into <out>/<region>/<path>, with <out>/cac-report.json. The out
 else output/cac/<usn> (output/cac without --usn): builds of several services from one checkout
 never share one.
 
+--all builds every service of a monorepo in one process, fetching the config repo once: each
+service's templates are in the folder its dir in the config repo's _services.yaml names, else in
+the folder named like it at the code repo root; its output goes to <out>/<usn>/ (out defaults to
+output/cac) and a summary to <out>/cac-fleet.json. --usn a,b,c builds those services the same way.
+--shard I/N (or GitLab's CI_NODE_INDEX/CI_NODE_TOTAL) keeps the services of runner I of N; adding
+a service never moves another to a different runner.
+
 Every problem of every template and region is reported at once with file:line:col. An unresolved
 placeholder, a malformed ^cac marker, or a build without any placeholder fails. The output appears
 complete or not at all: a failed build leaves an earlier output untouched.`,
@@ -41,10 +49,31 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
   cac build --config-repo ../config --regions sg,us --format github
 
   # keep a clone between CI jobs; use it (loudly) when the git server is down
-  cac build --cache .cac-cache --offline-fallback`,
+  cac build --cache .cac-cache --offline-fallback
+
+  # every service of a monorepo in one process, into output/cac/<usn>/<region>/...
+  cac build --all --config-repo https://git.example.com/platform/config.git
+
+  # the second quarter of the services (GitLab parallel: 4 sets CI_NODE_INDEX/CI_NODE_TOTAL)
+  cac build --all --shard 2/4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
+			usns := strings.Split(c.usn, ",")
+			if fleet := all || len(usns) > 1; fleet || shardSpec != "" || workers != 0 {
+				if !fleet {
+					return cacerr.Usage("--shard and --workers build several services: add --all or --usn a,b,c")
+				}
+				// a usn from CAC_USN or .cac.yaml names one service: --all builds them all
+				if all && cmd.Flag("usn").Changed {
+					return cacerr.Usage("--all builds every service: drop --usn, or list the services with --usn a,b,c")
+				}
+				if all {
+					usns = nil
+				}
+				return buildFleet(cmd, c, e, fleetFlags{out: out, cache: cache, shard: shardSpec, offline: offline,
+					retries: retries, workers: workers, timeout: timeout, usns: usns, start: start})
+			}
 			opt := pipeline.Options{
 				CodeDir:    c.dir,
 				OutDir:     out,
@@ -88,6 +117,9 @@ complete or not at all: a failed build leaves an earlier output untouched.`,
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "output `DIR`, relative to the code dir (default output/cac/<usn>, or output/cac without --usn)")
 	f.StringVar(&cache, "cache", "", "keep a clone of the config repo in `DIR` between builds and fetch incrementally")
+	f.BoolVar(&all, "all", false, "build every service of the monorepo (the config repo's service folders that have code here) in one process")
+	f.StringVar(&shardSpec, "shard", "", "with --all or --usn a,b,c: build only runner `I/N`'s share of the services (default: CI_NODE_INDEX/CI_NODE_TOTAL when set)")
+	f.IntVar(&workers, "workers", 0, "with --all or --usn a,b,c: services built at once (default: the number of CPUs)")
 	f.BoolVar(&offline, "offline-fallback", false, "when the config repo cannot be reached, use the clone in --cache (with a warning)")
 	f.IntVar(&retries, "retries", 3, "retries of a failed fetch (connection errors, 5xx), with exponential backoff from 0.5s")
 	f.DurationVar(&timeout, "fetch-timeout", gitremote.DefaultTimeout, "give up one attempt to fetch the config repo after `DURATION` (then retry, within --fetch-budget); 0 = no limit")

@@ -277,6 +277,7 @@ type gitlabJob struct {
 	Script    []string `yaml:"script"`
 	Before    []string `yaml:"before_script"`
 	Rules     []map[string]any
+	Parallel  int `yaml:"parallel"`
 	Artifacts struct {
 		Paths   []string          `yaml:"paths"`
 		Reports map[string]string `yaml:"reports"`
@@ -352,6 +353,7 @@ func TestGitLabTemplate(t *testing.T) {
 		call, rule, codequality string
 	}{
 		".cac-build":        {call: "cac build --format gitlab", codequality: "gl-code-quality-report.json"},
+		".cac-build-fleet":  {call: "cac build --all --format gitlab", codequality: "gl-code-quality-report.json"},
 		".cac-validate":     {call: "cac validate --format gitlab", codequality: "gl-code-quality-report.json"},
 		".cac-scan":         {call: "cac scan --format gitlab", codequality: "gl-code-quality-report.json"},
 		".cac-diff":         {call: "cac diff --post gitlab", rule: `$CI_PIPELINE_SOURCE == "merge_request_event"`},
@@ -375,8 +377,13 @@ func TestGitLabTemplate(t *testing.T) {
 			t.Errorf("%s codequality report %q, want %q", name, j.Artifacts.Reports["codequality"], w.codequality)
 		}
 	}
-	if !slices.Contains(jobs[".cac-build"].Artifacts.Paths, "output/cac/") {
-		t.Errorf(".cac-build artifacts %v lack output/cac/", jobs[".cac-build"].Artifacts.Paths)
+	for _, name := range []string{".cac-build", ".cac-build-fleet"} {
+		if !slices.Contains(jobs[name].Artifacts.Paths, "output/cac/") {
+			t.Errorf("%s artifacts %v lack output/cac/", name, jobs[name].Artifacts.Paths)
+		}
+	}
+	if jobs[".cac-build-fleet"].Parallel < 2 {
+		t.Errorf(".cac-build-fleet parallel: %d, want N > 1 runners (CI_NODE_INDEX/CI_NODE_TOTAL)", jobs[".cac-build-fleet"].Parallel)
 	}
 	checkUses(t, uses)
 }

@@ -39,7 +39,7 @@ func configFS(ctx context.Context, c *common, e env, dir string) (fs.FS, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	return os.DirFS(res.Dir), func() { res.Close() }, nil
+	return res.FS, func() { res.Close() }, nil
 }
 
 // checkTextJSON accepts the formats of the environment commands.

@@ -2,14 +2,15 @@
 // falling back to the remote's default branch (read from its HEAD symref) when that branch does
 // not exist, or a local directory used in place. The remote work (shallow fetch, cache, retries,
 // time budget, credentials, redaction) is pkg/gitremote's; this package resolves the branch and
-// says what to fetch.
+// says what to fetch. A fetched repository is read straight from its objects: nothing is checked
+// out, and a build decodes only the files it reads (docs/design.md §1).
 //
 //	res, err := configrepo.Fetch(ctx, configrepo.Options{URL: url, Branch: branch, Stderr: os.Stderr})
 //	if err != nil {
 //		return err // cacerr kind: 3 remote, 2 local setup
 //	}
 //	defer res.Close()
-//	// read res.Dir
+//	data, err := fs.ReadFile(res.FS, "order/eu.yaml")
 package configrepo
 
 import (
@@ -17,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -33,11 +35,9 @@ type Options struct {
 	URL string
 	// Branch is the requested branch (see ResolveBranch); empty means the remote's default branch.
 	Branch string
-	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> (repo.git, and the
-	// checked-out files in tree) and updates it incrementally on later fetches. Without it the
-	// objects stay in memory and the files go to a temporary directory. A cached Result's Dir is
-	// rewritten by the next Fetch of the same URL into the same Cache; one build at a time per
-	// Cache directory.
+	// Cache, when set, keeps the fetched objects in Cache/<hash of the redacted URL>/repo.git (a
+	// bare repository, no checkout) and updates them incrementally on later fetches. Without it
+	// the objects stay in memory. One build at a time per Cache directory.
 	Cache string
 	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
 	OfflineFallback bool
@@ -65,9 +65,13 @@ func (o Options) Policy() gitremote.Policy {
 	return gitremote.Policy{Retries: o.Retries, Backoff: o.Backoff, Timeout: o.Timeout, Budget: o.Budget}
 }
 
-// Result is a checked-out config repo.
+// Result is a fetched config repo.
 type Result struct {
-	Dir       string        // the config files on disk (no .git inside); read the config from here
+	// FS holds the config files: for a fetched repository, the tree of Commit read from its
+	// objects (symlinks leading outside it are refused); for a plain directory, that directory
+	// under an os.Root. Read the config from here, before Close.
+	FS        fs.FS
+	Dir       string        // the directory of a plain config repo; "" for a fetched one
 	URL       string        // the config repo address, redacted
 	Requested string        // the branch asked for (Options.Branch)
 	Branch    string        // the branch checked out; "" for a plain directory
@@ -78,16 +82,17 @@ type Result struct {
 	Attempts  int           // attempts made by the last remote operation
 	Elapsed   time.Duration // time Fetch took
 
-	tree *gitremote.Tree // closed by Close
+	close func() error // releases the cache lock or the plain directory's os.Root
 }
 
-// Close removes a temporary clone and releases the cache lock. Cached clones and plain
-// directories are left alone.
+// Close releases the cache lock (or the plain directory). Nothing on disk is removed.
 func (r *Result) Close() error {
-	if r == nil {
+	if r == nil || r.close == nil {
 		return nil
 	}
-	return r.tree.Close()
+	c := r.close
+	r.close = nil
+	return c()
 }
 
 // Fetch checks out the config repo at Options.Branch, or at the remote's default branch when that
@@ -114,17 +119,24 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 		}
 		if plain {
 			fmt.Fprintf(o.Stderr, "cac: config repo %s is not a git repository; using the directory as it is\n", rem)
+			// os.Root keeps every read inside the directory: a region file that is a symlink to a
+			// file outside it (a secret on the build machine) is refused.
+			root, err := os.OpenRoot(path)
+			if err != nil {
+				return nil, cacerr.Usage("config repo %s: %w", rem, err)
+			}
+			res.FS, res.close = root.FS(), root.Close
 			res.Dir, res.Plain, res.Elapsed = path, true, time.Since(start)
 			return res, nil
 		}
 	}
-	t, err := rem.Checkout(ctx, gitremote.CheckoutOptions{Branch: o.Branch, Cache: o.Cache, OfflineFallback: o.OfflineFallback,
+	snap, err := rem.Snapshot(ctx, gitremote.CheckoutOptions{Branch: o.Branch, Cache: o.Cache, OfflineFallback: o.OfflineFallback,
 		Stderr: o.Stderr, Progress: o.Progress})
 	if err != nil {
 		return nil, err
 	}
-	res.tree = t
-	res.Dir, res.Branch, res.Fallback, res.Commit, res.Offline, res.Attempts = t.Dir, t.Branch, t.Fallback, t.Commit, t.Offline, t.Attempts
+	res.close = snap.Close
+	res.FS, res.Branch, res.Fallback, res.Commit, res.Offline, res.Attempts = snap.FS, snap.Branch, snap.Fallback, snap.Commit, snap.Offline, snap.Attempts
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

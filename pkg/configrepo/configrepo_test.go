@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -17,6 +18,8 @@ import (
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/values"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -74,6 +77,42 @@ func revParse(t *testing.T, bare, rev string) string {
 	return strings.TrimSpace(string(out))
 }
 
+func readFS(t *testing.T, res *Result, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(res.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// gitDir is the bare repository of the one clone in cache.
+func gitDir(t *testing.T, cache string) string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(cache, "*", "repo.git"))
+	if err != nil || len(dirs) != 1 {
+		t.Fatalf("cache %s holds %v (%v), want one repo.git", cache, dirs, err)
+	}
+	return dirs[0]
+}
+
+// files lists the files under dir, relative to it.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -98,7 +137,7 @@ func fetch(t *testing.T, o Options) (*Result, string) {
 		t.Fatalf("Fetch: %v\nstderr: %s", err, stderr.String())
 	}
 	if o.Cache != "" {
-		res.Close() // releases the cache lock; a cached tree stays for the test to read
+		res.Close() // releases the cache lock; the fetched objects stay for the test to read
 	} else {
 		t.Cleanup(func() { res.Close() })
 	}
@@ -125,6 +164,8 @@ func fetchErr(t *testing.T, ctx context.Context, o Options) (error, string) {
 
 func TestFetchBranchWithToken(t *testing.T) {
 	fx := newFixture(t, gitserver.Options{Token: token})
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	var progress bytes.Buffer
 	res, stderr := fetch(t, Options{URL: fx.url, Branch: "feature-x", Getenv: env("GITHUB_TOKEN", token), Progress: &progress})
 
@@ -134,11 +175,11 @@ func TestFetchBranchWithToken(t *testing.T) {
 	if want := revParse(t, fx.bare, "feature-x"); res.Commit != want {
 		t.Errorf("Commit = %s, want %s", res.Commit, want)
 	}
-	if got := readFile(t, filepath.Join(res.Dir, "svc/eu.yaml")); got != "who: feature-x\n" {
+	if got := readFS(t, res, "svc/eu.yaml"); got != "who: feature-x\n" {
 		t.Errorf("svc/eu.yaml = %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(res.Dir, "svc/big.txt")); !os.IsNotExist(err) {
-		t.Errorf("file of another branch checked out: %v", err)
+	if _, err := fs.Stat(res.FS, "svc/big.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("file of another branch fetched: %v", err)
 	}
 	if res.URL != fx.url || res.Attempts != 1 || stderr != "" {
 		t.Errorf("URL %q attempts %d stderr %q", res.URL, res.Attempts, stderr)
@@ -146,15 +187,12 @@ func TestFetchBranchWithToken(t *testing.T) {
 	if progress.Len() == 0 {
 		t.Error("no progress written")
 	}
-	if _, err := os.Stat(filepath.Join(res.Dir, ".git")); !os.IsNotExist(err) {
-		t.Errorf("Dir holds a .git: %v", err)
+	// Nothing is checked out: the files are read from the fetched objects, in memory.
+	if got := files(t, tmp); res.Dir != "" || len(got) != 0 {
+		t.Errorf("Dir %q; files written to the temporary directory: %v", res.Dir, got)
 	}
-	dir := res.Dir
 	if err := res.Close(); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("Close left the temporary clone: %v", err)
 	}
 }
 
@@ -167,7 +205,7 @@ func TestFetchFallsBackToDefaultBranch(t *testing.T) {
 	if want := revParse(t, fx.bare, "trunk"); res.Commit != want {
 		t.Errorf("Commit = %s, want %s", res.Commit, want)
 	}
-	if got := readFile(t, filepath.Join(res.Dir, "svc/eu.yaml")); got != "who: trunk\n" {
+	if got := readFS(t, res, "svc/eu.yaml"); got != "who: trunk\n" {
 		t.Errorf("svc/eu.yaml = %q", got)
 	}
 	want := fmt.Sprintf("cac: config repo %s has no branch \"no-such-branch\"; using its default branch \"trunk\"\n", fx.url)
@@ -220,11 +258,12 @@ func TestFetchAuthFailures(t *testing.T) {
 
 	t.Run("right token in URL", func(t *testing.T) {
 		u := strings.Replace(fx.url, "http://", "http://x:"+token+"@", 1)
-		res, _ := fetch(t, Options{URL: u, Branch: "feature-x", Cache: t.TempDir()})
+		cache := t.TempDir()
+		res, _ := fetch(t, Options{URL: u, Branch: "feature-x", Cache: cache})
 		if res.URL != fx.url {
 			t.Errorf("URL = %q, want it redacted to %q", res.URL, fx.url)
 		}
-		cfg := readFile(t, filepath.Join(res.Dir, "..", "repo.git", "config"))
+		cfg := readFile(t, filepath.Join(gitDir(t, cache), "config"))
 		if strings.Contains(cfg, token) {
 			t.Errorf("token written to .git/config:\n%s", cfg)
 		}
@@ -278,7 +317,7 @@ func TestFetchRetriesCutPack(t *testing.T) {
 	if res.Attempts != 2 {
 		t.Errorf("attempts = %d, want 2", res.Attempts)
 	}
-	if got := readFile(t, filepath.Join(res.Dir, "svc/big.txt")); got != noise(64<<10) {
+	if got := readFS(t, res, "svc/big.txt"); got != noise(64<<10) {
 		t.Errorf("svc/big.txt differs after a retried cut pack (%d bytes)", len(got))
 	}
 
@@ -341,13 +380,14 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	cache := t.TempDir()
 	first, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
 	firstBytes := fx.srv.BytesSent()
-	gitDir := filepath.Join(first.Dir, "..", "repo.git")
+	gitDir := gitDir(t, cache)
 	marker := filepath.Join(gitDir, "cac-test-marker")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(first.Dir, "stray.yaml"), nil, 0o644); err != nil {
-		t.Fatal(err)
+	// The cache holds objects only: no checkout of the files beside repo.git.
+	if entries, err := os.ReadDir(filepath.Dir(gitDir)); err != nil || len(entries) != 1 {
+		t.Errorf("cache entry holds %v (%v), want repo.git only", entries, err)
 	}
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
@@ -356,16 +396,13 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 	h := gitfixture.Commit(t, fx.bare, "trunk", map[string]string{"svc/eu.yaml": "who: trunk v2\n"}, "v2")
 	second, _ := fetch(t, Options{URL: fx.url, Branch: "trunk", Cache: cache})
 	secondBytes := fx.srv.BytesSent() - firstBytes
-	if second.Dir != first.Dir || second.Commit != h.String() {
-		t.Errorf("second fetch: dir %s (first %s), commit %s, want %s", second.Dir, first.Dir, second.Commit, h)
+	if second.Commit != h.String() {
+		t.Errorf("second fetch: commit %s, want %s", second.Commit, h)
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Errorf("cached clone was not reused: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(second.Dir, "stray.yaml")); !os.IsNotExist(err) {
-		t.Errorf("untracked file survived: %v", err)
-	}
-	if got := readFile(t, filepath.Join(second.Dir, "svc/eu.yaml")); got != "who: trunk v2\n" {
+	if got := readFS(t, second, "svc/eu.yaml"); got != "who: trunk v2\n" {
 		t.Errorf("svc/eu.yaml = %q", got)
 	}
 	// Only the new commit's objects came over, not the 64 KiB blob again.
@@ -379,13 +416,13 @@ func TestFetchCacheIsIncremental(t *testing.T) {
 
 	// Another branch in the same cache: its files only.
 	third, _ := fetch(t, Options{URL: fx.url, Branch: "feature-x", Cache: cache})
-	if third.Dir != first.Dir || third.Branch != "feature-x" {
+	if third.Branch != "feature-x" {
 		t.Errorf("third fetch: %+v", third)
 	}
-	if _, err := os.Stat(filepath.Join(third.Dir, "svc/big.txt")); !os.IsNotExist(err) {
-		t.Errorf("trunk's file left in feature-x checkout: %v", err)
+	if _, err := fs.Stat(third.FS, "svc/big.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("trunk's file in feature-x: %v", err)
 	}
-	if got := readFile(t, filepath.Join(third.Dir, "svc/eu.yaml")); got != "who: feature-x\n" {
+	if got := readFS(t, third, "svc/eu.yaml"); got != "who: feature-x\n" {
 		t.Errorf("svc/eu.yaml = %q", got)
 	}
 }
@@ -421,10 +458,10 @@ func TestFetchCacheAfterHistoryRewrite(t *testing.T) {
 	setBranch("trunk", x)
 
 	res, stderr := fetch(t, Options{URL: srv.RepoURL("config.git"), Branch: "trunk", Cache: cache})
-	if res.Commit != x.String() || res.Dir != first.Dir {
-		t.Errorf("after rewrite: commit %s dir %s, want %s in %s", res.Commit, res.Dir, x, first.Dir)
+	if res.Commit != x.String() || first.Commit == res.Commit {
+		t.Errorf("after rewrite: commit %s (first %s), want %s", res.Commit, first.Commit, x)
 	}
-	if got := readFile(t, filepath.Join(res.Dir, "k.yaml")); got != "k: v0\n" {
+	if got := readFS(t, res, "k.yaml"); got != "k: v0\n" {
 		t.Errorf("k.yaml = %q", got)
 	}
 	if !strings.Contains(stderr, "cloning it again") {
@@ -446,7 +483,7 @@ func TestFetchOfflineFallback(t *testing.T) {
 	}
 
 	res, stderr := fetch(t, Options{URL: fx.url, Branch: "feature-x", Cache: cache, OfflineFallback: true, Retries: 1})
-	if !res.Offline || res.Commit != first.Commit || res.Branch != "feature-x" || res.Dir != first.Dir || res.Fallback {
+	if !res.Offline || res.Commit != first.Commit || res.Branch != "feature-x" || res.Fallback {
 		t.Errorf("offline result = %+v", res)
 	}
 	want := fmt.Sprintf("cac: WARNING: fetch config repo %s (branch feature-x): connection refused after 2 attempts\n"+
@@ -489,7 +526,7 @@ func TestFetchLocalRepository(t *testing.T) {
 			if !strings.Contains(stderr, `has no branch "nope"; using its default branch "trunk"`) {
 				t.Errorf("stderr = %q", stderr)
 			}
-			if got := readFile(t, filepath.Join(res.Dir, "svc/eu.yaml")); got != "who: trunk\n" {
+			if got := readFS(t, res, "svc/eu.yaml"); got != "who: trunk\n" {
 				t.Errorf("svc/eu.yaml = %q", got)
 			}
 		})
@@ -502,9 +539,14 @@ func TestFetchPlainDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, stderr := fetch(t, Options{URL: dir, Branch: "feature-x"})
+	if got := readFS(t, res, "eu.yaml"); got != "a: 1\n" {
+		t.Errorf("eu.yaml = %q", got)
+	}
+	got := *res
+	got.FS, got.close = nil, nil
 	want := Result{Dir: dir, URL: dir, Requested: "feature-x", Plain: true, Elapsed: res.Elapsed}
-	if !reflect.DeepEqual(*res, want) {
-		t.Errorf("result = %+v\nwant     %+v", *res, want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("result = %+v\nwant     %+v", got, want)
 	}
 	if stderr != "cac: config repo "+dir+" is not a git repository; using the directory as it is\n" {
 		t.Errorf("stderr = %q", stderr)
@@ -566,6 +608,93 @@ func BenchmarkFetch(b *testing.B) {
 				res.Close()
 			}
 			b.ReportMetric(float64(srv.BytesSent()-before)/float64(b.N), "sent-B/op")
+		})
+	}
+}
+
+// A build of one service decodes that service's region files and _global/, nothing else of the
+// fleet: the other services' files are neither read nor written anywhere.
+func TestFetchReadsOnlyOneService(t *testing.T) {
+	tree := map[string]string{"_regions.yaml": "regions: {}\n"}
+	for _, r := range []string{"eu", "us"} {
+		tree["_global/"+r+".yaml"] = "g: " + r + "\n"
+		for _, s := range []string{"order", "user", "billing"} {
+			tree[s+"/"+r+".yaml"] = "svc: " + s + "-" + r + "\n"
+		}
+	}
+	root := t.TempDir()
+	gitfixture.Bare(t, root, "config", map[string]map[string]string{"main": tree}, "main")
+	srv, err := gitserver.Start(root, gitserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	tmp, cache := t.TempDir(), t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, cached := range []string{"", cache} {
+		res, _ := fetch(t, Options{URL: srv.RepoURL("config.git"), Branch: "main", Cache: cached})
+		regions, err := values.Regions(res.FS, "order")
+		if err != nil || strings.Join(regions, ",") != "eu,us" {
+			t.Fatalf("regions %v, %v", regions, err)
+		}
+		for _, r := range regions {
+			v, findings, err := values.Load(res.FS, "order", r)
+			if err != nil || len(findings) > 0 || v.Field("svc").Text() != "order-"+r || v.Field("g").Text() != r {
+				t.Fatalf("load %s: %v %v %v", r, v, findings, err)
+			}
+		}
+		if n := res.FS.(*gitremote.TreeFS).BlobsRead(); n != 4 {
+			t.Errorf("cache %q: read %d blobs, want 4 (order/ and _global/, 2 regions)", cached, n)
+		}
+	}
+	if got := files(t, tmp); len(got) != 0 {
+		t.Errorf("files written to the temporary directory: %v", got)
+	}
+	for _, f := range files(t, cache) {
+		if !strings.Contains(f, "/repo.git/") && !strings.HasSuffix(f, ".lock") {
+			t.Errorf("cache holds %s: want objects in repo.git (and a lock) only", f)
+		}
+	}
+}
+
+// BenchmarkSparseRead fetches a 300-service × 16-region config repo and reads one service's
+// values in every region (what a build reads): without a cache (a shallow fetch into memory) and
+// from an up-to-date cache. blobs/op counts the files decoded: 16 regions × (service + _global).
+func BenchmarkSparseRead(b *testing.B) {
+	files := map[string]string{}
+	for r := range 16 {
+		files[fmt.Sprintf("_global/region-%02d.yaml", r)] = fmt.Sprintf("env: region-%02d\n", r)
+		for s := range 300 {
+			files[fmt.Sprintf("svc-%03d/region-%02d.yaml", s, r)] = fmt.Sprintf("replicas: %d\nimage: registry/svc-%03d:1.%d\n", 1+s%5, s, r)
+		}
+	}
+	root := b.TempDir()
+	bare := gitfixture.Bare(b, root, "config", map[string]map[string]string{"main": files}, "main")
+	for _, bc := range []struct {
+		name  string
+		cache string
+	}{{"clone", ""}, {"cached", b.TempDir()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var blobs int64
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := Fetch(context.Background(), Options{URL: "file://" + bare, Branch: "main", Cache: bc.cache})
+				if err != nil {
+					b.Fatal(err)
+				}
+				regions, err := values.Regions(res.FS, "svc-042")
+				if err != nil || len(regions) != 16 {
+					b.Fatal(regions, err)
+				}
+				for _, r := range regions {
+					if _, _, err := values.Load(res.FS, "svc-042", r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				blobs = res.FS.(*gitremote.TreeFS).BlobsRead()
+				res.Close()
+			}
+			b.ReportMetric(float64(blobs), "blobs/op")
 		})
 	}
 }

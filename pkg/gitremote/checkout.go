@@ -24,11 +24,10 @@ type CheckoutOptions struct {
 	// Branch is the branch asked for; when the remote lacks it (or it is empty) the remote's
 	// default branch is checked out, and Tree.Fallback says so.
 	Branch string
-	// Cache, when set, keeps the clone in Cache/<hash of the redacted URL> (repo.git, and the
-	// checked-out files in tree) and updates it incrementally on later checkouts. Without it the
-	// objects stay in memory and the files go to a temporary directory. A cached Tree's Dir is
-	// rewritten by the next checkout of the same URL into the same Cache; the cache is locked from
-	// the checkout until Tree.Close.
+	// Cache, when set, keeps the fetched objects in Cache/<hash of the redacted URL>/repo.git and
+	// updates them incrementally on later fetches (Checkout also keeps its files in tree, rewritten
+	// by the next checkout of the same URL). Without it the objects stay in memory. The cache is
+	// locked from the fetch until Close.
 	Cache string
 	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
 	OfflineFallback bool
@@ -38,19 +37,36 @@ type CheckoutOptions struct {
 	Progress io.Writer
 }
 
-// Tree is a checked-out branch of a remote.
+// Snapshot is the fetched tip of a branch of a remote, read through FS straight from its objects
+// (in memory, or in the cache's bare repository): nothing is checked out.
+type Snapshot struct {
+	URL       string  // the address, redacted
+	Requested string  // CheckoutOptions.Branch
+	Branch    string  // the branch fetched
+	Fallback  bool    // Requested does not exist: Branch is the remote's default branch
+	Commit    string  // hex commit fetched
+	Offline   bool    // the remote was unreachable: the cached clone as last fetched
+	Attempts  int     // attempts made by the last remote operation
+	FS        *TreeFS // the files of Commit
+
+	unlock func() // releases the cache lock, held until Close
+}
+
+// Close releases the cache lock.
+func (s *Snapshot) Close() error {
+	if s != nil && s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	return nil
+}
+
+// Tree is a checked-out branch of a remote: a Snapshot whose files are written to Dir.
 type Tree struct {
-	Dir       string // the files on disk (no .git inside)
-	URL       string // the address, redacted
-	Requested string // CheckoutOptions.Branch
-	Branch    string // the branch checked out
-	Fallback  bool   // Requested does not exist: Branch is the remote's default branch
-	Commit    string // hex commit checked out
-	Offline   bool   // the remote was unreachable: Dir is the cached clone as last fetched
-	Attempts  int    // attempts made by the last remote operation
+	Snapshot
+	Dir string // the files on disk (no .git inside)
 
 	cleanup string // temporary checkout removed by Close
-	unlock  func() // releases the cache lock, held until Close
 }
 
 // Close removes a temporary checkout and releases the cache lock. Cached checkouts stay.
@@ -58,10 +74,7 @@ func (t *Tree) Close() error {
 	if t == nil {
 		return nil
 	}
-	if t.unlock != nil {
-		t.unlock()
-		t.unlock = nil
-	}
+	_ = t.Snapshot.Close()
 	if t.cleanup == "" {
 		return nil
 	}
@@ -70,16 +83,50 @@ func (t *Tree) Close() error {
 	return os.RemoveAll(dir)
 }
 
-// Checkout fetches the tip of o.Branch, or of the remote's default branch when that branch does
-// not exist, with a shallow single-branch fetch (incremental into a cached clone), and writes its
-// files. All its remote operations share one Policy.Budget. Errors are cacerr-classified: remote
+// Checkout is Snapshot, then writes the files of the commit: to a new temporary directory (removed by
+// Tree.Close), or over Cache/<key>/tree, rewriting only what differs.
+func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error) {
+	f, err := r.fetch(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{Snapshot: *f.res}
+	dir := filepath.Join(f.cacheDir, "tree")
+	if f.cacheDir == "" {
+		if dir, err = os.MkdirTemp("", "cac-checkout-"); err != nil {
+			_ = t.Close()
+			return nil, cacerr.Usage("%s checkout: %w", r.role, err)
+		}
+		t.cleanup = dir
+	}
+	if err := syncFiles(f.repo.Storer, f.commit, dir); err != nil {
+		_ = t.Close()
+		return nil, cacerr.Usage("%s %s: check out %s in %s: %w", r.role, r, t.Branch, dir, err)
+	}
+	t.Dir = dir
+	return t, nil
+}
+
+// Snapshot fetches the tip of o.Branch, or of the remote's default branch when that branch does not
+// exist, with a shallow single-branch fetch (incremental into a cached clone), and returns its
+// files as an fs.FS over the fetched objects: no file is written (docs/design.md §1). With
+// o.Cache the objects stay in Cache/<key>/repo.git and the cache is locked until Snapshot.Close.
+// All its remote operations share one Policy.Budget. Errors are cacerr-classified: remote
 // failures (after retries, or denied access, or a missing repository) are cacerr.KindRemote, a
 // local problem cacerr.KindUsage.
-func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error) {
+func (r *Remote) Snapshot(ctx context.Context, o CheckoutOptions) (*Snapshot, error) {
+	f, err := r.fetch(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return f.res, nil
+}
+
+func (r *Remote) fetch(ctx context.Context, o CheckoutOptions) (*fetcher, error) {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	f := &fetcher{o: o, rem: r, res: &Tree{URL: r.display, Requested: o.Branch}}
+	f := &fetcher{o: o, rem: r, res: &Snapshot{URL: r.display, Requested: o.Branch}}
 	if o.Cache != "" {
 		// Concurrent builds on one runner share the cache: one at a time per cached repository.
 		var err error
@@ -93,17 +140,19 @@ func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error)
 		_ = f.res.Close()
 		return nil, err
 	}
-	return f.res, nil
+	return f, nil
 }
 
 type fetcher struct {
 	o           CheckoutOptions
 	rem         *Remote
-	res         *Tree
+	res         *Snapshot
 	repo        *git.Repository
-	cacheDir    string // Cache/<key> when caching
-	fresh       bool   // repo was created by this checkout (not a cached clone from an earlier build)
-	incremental bool   // the last fetch had no depth limit (a cached clone updated in place)
+	commit      *object.Commit // the commit fetched
+	cacheDir    string         // Cache/<key> when caching
+	fresh       bool           // repo was created by this checkout (not a cached clone from an earlier build)
+	incremental bool           // the last fetch had no depth limit (a cached clone updated in place)
+	upToDate    bool           // the last fetch found the branch where the cache had it: nothing came
 }
 
 func (f *fetcher) fetch(ctx context.Context) error {
@@ -119,7 +168,9 @@ func (f *fetcher) fetch(ctx context.Context) error {
 		}
 		return err
 	}
-	if f.incremental && !f.complete(branch) {
+	// A branch the cache already had at the same tip was complete when it was fetched: only a
+	// fetch that brought objects is checked.
+	if f.incremental && !f.upToDate && !f.complete(branch) {
 		// The branch was rewritten upstream and the incremental fetch assumed history a shallow
 		// clone does not have: start the cache afresh.
 		fmt.Fprintf(f.o.Stderr, "cac: cached clone of %s lacks objects after a history rewrite; cloning it again\n", f.rem)
@@ -130,7 +181,7 @@ func (f *fetcher) fetch(ctx context.Context) error {
 			return err
 		}
 	}
-	return f.checkout(branch)
+	return f.pin(branch)
 }
 
 // canceled reports whether ctx ended for another reason than its budget.
@@ -236,7 +287,8 @@ func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
 	tracking := plumbing.ReferenceName("refs/remotes/origin/" + branch)
 	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, tracking))
 	depth := 1
-	if _, err := f.repo.Reference(tracking, false); err == nil && !f.fresh {
+	before, err := f.repo.Reference(tracking, false)
+	if err == nil && !f.fresh {
 		depth = 0
 	}
 	f.incremental = depth == 0
@@ -258,14 +310,15 @@ func (f *fetcher) fetchOne(ctx context.Context, branch string) error {
 	})
 	f.res.Attempts = n
 	if err == nil || IsNoBranch(err) {
+		after, rerr := f.repo.Reference(tracking, false)
+		f.upToDate = err == nil && before != nil && rerr == nil && after.Hash() == before.Hash()
 		return err
 	}
 	return f.rem.fail(ctx, err, "fetch", f.rem.what("fetch", plumbing.NewBranchReferenceName(branch)), n)
 }
 
-// checkout writes the files of the fetched tip of branch: to a new temporary directory (removed by
-// Tree.Close), or over Cache/<key>/tree, rewriting only what differs.
-func (f *fetcher) checkout(branch string) error {
+// pin makes the fetched tip of branch the result: its commit and its files.
+func (f *fetcher) pin(branch string) error {
 	ref, err := f.repo.Reference(plumbing.ReferenceName("refs/remotes/origin/"+branch), true)
 	if err != nil {
 		return cacerr.Usage("%s %s: fetched branch %s is missing locally: %w", f.rem.role, f.rem, branch, err)
@@ -274,24 +327,16 @@ func (f *fetcher) checkout(branch string) error {
 	if err != nil {
 		return cacerr.Usage("%s %s: read commit %s: %w", f.rem.role, f.rem, ref.Hash(), err)
 	}
-	dir := filepath.Join(f.cacheDir, "tree")
-	if f.cacheDir == "" {
-		if dir, err = os.MkdirTemp("", "cac-checkout-"); err != nil {
-			return cacerr.Usage("%s checkout: %w", f.rem.role, err)
-		}
-		if f.res.cleanup != "" {
-			_ = os.RemoveAll(f.res.cleanup)
-		}
-		f.res.cleanup = dir
+	fsys, err := NewTreeFS(f.repo.Storer, c)
+	if err != nil {
+		return cacerr.Usage("%s %s: read the tree of %s: %w", f.rem.role, f.rem, c.Hash, err)
 	}
-	if err := syncFiles(f.repo.Storer, c, dir); err != nil {
-		return cacerr.Usage("%s %s: check out %s in %s: %w", f.rem.role, f.rem, branch, dir, err)
-	}
-	f.res.Dir, f.res.Branch, f.res.Commit = dir, branch, c.Hash.String()
+	f.commit = c
+	f.res.Branch, f.res.Commit, f.res.FS = branch, c.Hash.String(), fsys
 	return nil
 }
 
-// useOffline checks out the cached copy of the requested branch (or of the default branch, as last
+// useOffline uses the cached copy of the requested branch (or of the default branch, as last
 // seen) after the remote failed with cause; false when the cache has neither.
 func (f *fetcher) useOffline(cause error) bool {
 	f.res.Fallback = false
@@ -304,7 +349,7 @@ func (f *fetcher) useOffline(cause error) bool {
 		branch = head.Target().String()[len("refs/remotes/origin/"):]
 		f.res.Fallback = f.o.Branch != ""
 	}
-	if err := f.checkout(branch); err != nil {
+	if err := f.pin(branch); err != nil {
 		return false
 	}
 	f.res.Offline = true

@@ -49,7 +49,7 @@ func (r *Remote) Mirror(ctx context.Context, o MirrorOptions) (*Mirror, error) {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	f := &fetcher{o: CheckoutOptions{Branch: o.Branch, Cache: o.Cache, Stderr: o.Stderr}, rem: r, res: &Tree{URL: r.display, Requested: o.Branch}}
+	f := &fetcher{o: CheckoutOptions{Branch: o.Branch, Cache: o.Cache, Stderr: o.Stderr}, rem: r, res: &Snapshot{URL: r.display, Requested: o.Branch}}
 	m := &Mirror{rem: r, f: f}
 	if o.Cache != "" {
 		var err error

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 )
@@ -92,4 +93,17 @@ func (w *LogWriter) record(level slog.Level, line string) {
 		return
 	}
 	w.log.Log(context.Background(), level, line)
+}
+
+// Terminal reports whether the lines go to a terminal as text (not json): where a progress line
+// may be redrawn in place.
+func (w *LogWriter) Terminal() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f, ok := w.out.(*os.File)
+	if !ok || w.log != nil {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

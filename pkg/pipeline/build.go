@@ -22,7 +22,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -77,6 +77,63 @@ type Options struct {
 	KeepEncrypted bool
 	// NoWrite renders into Result.Tree only; nothing is written to disk (the merge-request bot).
 	NoWrite bool
+	// Shared, when set, holds what the services of a fleet build have in common (RunFleet): the
+	// resolve and fetch steps take the code branch and commit and the fetched config repo from it,
+	// and the config is not closed at the end.
+	Shared *Shared
+	// CodePrefix is put before the file of findings in templates: the service's folder below the
+	// code repo root in a fleet build, so that positions stay relative to the repository.
+	CodePrefix string
+}
+
+// Shared is the part of a build common to every service of a fleet.
+type Shared struct {
+	Branch, BranchSource, Commit string // the code branch, where it came from, the code commit
+	Config                       *configrepo.Result
+
+	globals sync.Map // _global/ file → *layer: parsed once for the whole fleet
+}
+
+// layer is one parsed region file.
+type layer struct {
+	node     *values.Node
+	findings []report.Finding
+	err      error
+}
+
+// load is values.Load, with the _global/ layers of a fleet build parsed once and shared (a parsed
+// Node is never modified: Merge and With build new ones).
+func (sh *Shared) load(fsys fs.FS, usn, region string) (*values.Node, []report.Finding, error) {
+	if sh == nil {
+		return values.Load(fsys, usn, region)
+	}
+	var layers []*values.Node
+	var findings []report.Finding
+	for _, f := range values.Files(fsys, usn, region) {
+		var l *layer
+		if cached, ok := sh.globals.Load(f); ok {
+			l = cached.(*layer)
+		} else {
+			l = &layer{}
+			data, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				l.err = fmt.Errorf("read %s: %w", f, err)
+			} else {
+				l.node, l.findings = values.Parse(f, data)
+			}
+			if strings.HasPrefix(f, values.GlobalDir+"/") {
+				sh.globals.Store(f, l)
+			}
+		}
+		if l.err != nil {
+			return nil, nil, l.err
+		}
+		findings = append(findings, l.findings...)
+		if l.node != nil {
+			layers = append(layers, l.node)
+		}
+	}
+	return values.Merge(layers...), findings, nil
 }
 
 // Result is what a build produced. Its Output (Tree and Report) is also written to the output dir,
@@ -153,7 +210,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 	st := &state{ctx: ctx, opt: opt, res: &Result{Output: Output{Report: &Report{Tool: opt.Tool, USN: opt.USN}}}}
 	defer func() {
-		if st.config != nil {
+		if st.config != nil && opt.Shared == nil {
 			st.config.Close()
 		}
 	}()
@@ -207,6 +264,11 @@ func plural(n int, word string) string {
 }
 
 func resolve(st *state) error {
+	r := st.res.Report
+	if sh := st.opt.Shared; sh != nil {
+		r.CodeBranch, r.BranchSource, r.CodeCommit = sh.Branch, sh.BranchSource, sh.Commit
+		return nil
+	}
 	branch, source, err := configrepo.ResolveBranch(st.opt.Branch, st.opt.Getenv, st.opt.CodeDir)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
@@ -219,7 +281,6 @@ func resolve(st *state) error {
 		}
 		commit = c
 	}
-	r := st.res.Report
 	r.CodeBranch, r.BranchSource, r.CodeCommit = branch, source, commit
 	return nil
 }
@@ -232,13 +293,16 @@ func fetch(st *state) error {
 	if fo.Stderr == nil {
 		fo.Stderr = st.opt.Stderr
 	}
-	cfg, err := configrepo.Fetch(st.ctx, fo)
-	if err != nil {
-		return err
+	cfg := st.opt.Shared.config()
+	if cfg == nil {
+		var err error
+		if cfg, err = configrepo.Fetch(st.ctx, fo); err != nil {
+			return err
+		}
 	}
 	st.config = cfg
 	for _, name := range st.opt.ReadConfigFiles {
-		data, err := os.ReadFile(filepath.Join(cfg.Dir, filepath.FromSlash(name)))
+		data, err := fs.ReadFile(cfg.FS, name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -260,19 +324,15 @@ func fetch(st *state) error {
 }
 
 func load(st *state) error {
-	// os.Root keeps every read inside the config repo: a region file that is a symlink to a file
-	// outside it (a secret on the build machine) is refused.
-	root, err := os.OpenRoot(st.config.Dir)
-	if err != nil {
-		return cacerr.Usage("config repo: %w", err)
-	}
-	defer root.Close()
+	// configrepo's FS keeps every read inside the config repo: a region file that is a symlink to
+	// a file outside it (a secret on the build machine) is refused. It reads only the files asked
+	// for: <usn>/ and _global/, never the other services (docs/design.md §1).
 	// SOPS-encrypted region files are decrypted in memory, with the identities sops would use.
 	keys, err := sops.KeysFromEnv(st.opt.Getenv)
 	if err != nil {
 		return cacerr.Usage("age identity: %w", err)
 	}
-	fsys := sops.NewFS(root.FS(), keys, st.opt.KeepEncrypted)
+	fsys := sops.NewFS(st.config.FS, keys, st.opt.KeepEncrypted)
 	all, err := values.Regions(fsys, st.opt.USN)
 	if err != nil {
 		return cacerr.Wrap(cacerr.KindUsage, err)
@@ -297,7 +357,7 @@ func load(st *state) error {
 	st.res.Values = st.raw
 	st.vals = make(map[string]*values.Node, len(regions))
 	for _, region := range regions {
-		v, findings, err := values.Load(fsys, st.opt.USN, region)
+		v, findings, err := st.opt.Shared.load(fsys, st.opt.USN, region)
 		if err != nil {
 			return cacerr.Wrap(cacerr.KindUsage, err)
 		}
@@ -327,10 +387,36 @@ func validate(st *state) error {
 	for _, region := range st.res.Report.Regions {
 		st.findings = append(st.findings, st.opt.Validator.Validate(region, st.opt.USN, st.raw[region])...)
 		for _, check := range st.opt.ConfigChecks {
-			st.findings = append(st.findings, check(os.DirFS(st.config.Dir), st.opt.USN, region)...)
+			st.findings = append(st.findings, check(st.config.FS, st.opt.USN, region)...)
 		}
 	}
 	return nil
+}
+
+// config is the fetched config repo of a fleet build; nil for a build of its own.
+func (sh *Shared) config() *configrepo.Result {
+	if sh == nil {
+		return nil
+	}
+	return sh.Config
+}
+
+// codePath is a file of the code dir as the code repo names it (Options.CodePrefix before it).
+func (st *state) codePath(file string) string {
+	if st.opt.CodePrefix == "" {
+		return file
+	}
+	return path.Join(st.opt.CodePrefix, file)
+}
+
+// inCode puts Options.CodePrefix before the files of findings in templates.
+func (st *state) inCode(findings []report.Finding) []report.Finding {
+	if st.opt.CodePrefix != "" {
+		for i := range findings {
+			findings[i].File = st.codePath(findings[i].File)
+		}
+	}
+	return findings
 }
 
 func discover(st *state) error {
@@ -346,6 +432,7 @@ func discover(st *state) error {
 		return cacerr.Wrap(cacerr.KindUsage, err)
 	}
 	st.tpls = tpls
+	findings = st.inCode(findings)
 	st.findings = append(st.findings, findings...)
 	n := 0
 	for _, t := range tpls {
@@ -356,10 +443,10 @@ func discover(st *state) error {
 	switch {
 	case len(findings) > 0:
 	case len(tpls) == 0:
-		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: "."}, Rule: "build/no-template", Severity: report.SeverityError,
+		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: st.codePath(".")}, Rule: "build/no-template", Severity: report.SeverityError,
 			Message: "no CacRegion_* template found in the code repo; name each config file that differs by region CacRegion_<name> (e.g. conf/CacRegion_app.toml)"})
 	case n == 0:
-		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: tpls[0].Path}, Rule: "build/no-placeholder", Severity: report.SeverityError,
+		st.findings = append(st.findings, report.Finding{Pos: report.Pos{File: st.codePath(tpls[0].Path)}, Rule: "build/no-placeholder", Severity: report.SeverityError,
 			Message: fmt.Sprintf("none of the %d templates contains a placeholder; write region values as ^cac<<path.to.value>> (a mistyped marker is the usual cause)", len(tpls))})
 	}
 	return nil
@@ -388,7 +475,7 @@ func renderAll(st *state) error {
 	}
 	st.renderPhase(outs, found, manifest)
 	for _, f := range found {
-		st.findings = append(st.findings, f...)
+		st.findings = append(st.findings, st.inCode(f)...)
 	}
 	st.outs = outs
 	return nil

@@ -103,11 +103,29 @@ func write(st *state) error {
 }
 
 func writeFile(p string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	return (&fileWriter{}).write(p, data, mode)
+}
+
+// fileWriter writes the files of one output dir, creating each directory once.
+type fileWriter struct {
+	dirs map[string]bool
+}
+
+func (w *fileWriter) write(p string, data []byte, mode os.FileMode) error {
+	if dir := filepath.Dir(p); !w.dirs[dir] {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if w.dirs == nil {
+			w.dirs = map[string]bool{}
+		}
+		w.dirs[dir] = true
 	}
 	if err := os.WriteFile(p, data, mode); err != nil {
 		return err
+	}
+	if uint32(mode.Perm())&umask == 0 {
+		return nil // the umask took nothing away
 	}
 	return os.Chmod(p, mode) // WriteFile's mode is filtered by the umask; keep the template's bits
 }

@@ -91,15 +91,16 @@ func WriteOutput(dir string, o *Output) error {
 		return cacerr.Usage("write %s: %w", ReportFile, err)
 	}
 	err = writeTree(dir, func(tmp string) error {
+		var w fileWriter
 		for _, region := range o.Tree.Regions() {
 			for _, p := range o.Tree.Paths(region) {
 				f := o.Tree[region][p]
-				if err := writeFile(filepath.Join(tmp, region, filepath.FromSlash(p)), f.Data, f.Mode); err != nil {
+				if err := w.write(filepath.Join(tmp, region, filepath.FromSlash(p)), f.Data, f.Mode); err != nil {
 					return err
 				}
 			}
 		}
-		return writeFile(filepath.Join(tmp, ReportFile), append(data, '\n'), 0o644)
+		return w.write(filepath.Join(tmp, ReportFile), append(data, '\n'), 0o644)
 	})
 	if err == nil {
 		o.Dir = dir
