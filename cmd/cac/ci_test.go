@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -502,4 +503,111 @@ func TestGitLabReportScripts(t *testing.T) {
 				strings.TrimSpace(string(args)), tt.want, tt.code, tt.args)
 		}
 	}
+}
+
+// TestConfigRepoTemplates checks templates/config-repo/: the GitHub workflow and the GitLab CI file
+// of a config repo name real commands, flags and CAC_* variables, publish a push since its
+// previous tip and preview a merge request with a dry run.
+func TestConfigRepoTemplates(t *testing.T) {
+	read := func(name string, v any) {
+		data, err := os.ReadFile(filepath.Join(rootDir, "templates", "config-repo", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(data, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	var uses []use
+	calls := func(where string, lines ...string) string {
+		var all []string
+		for _, line := range lines {
+			for _, m := range cacCall.FindAllStringSubmatch(line, -1) {
+				all = append(all, "cac "+m[1]+m[2])
+				for _, f := range flagToken.FindAllStringSubmatch(m[2], -1) {
+					uses = append(uses, use{where, m[1], f[1]})
+				}
+				uses = append(uses, use{where, m[1], ""})
+			}
+		}
+		return strings.Join(all, "\n")
+	}
+	vars := func(where string, env map[string]string) {
+		for v := range env {
+			if strings.HasPrefix(v, "CAC_") && v != "CAC_VERSION" && !strings.HasSuffix(v, "_TOKEN") {
+				uses = append(uses, use{where, "publish", v})
+			}
+		}
+	}
+
+	var gh struct {
+		Env  map[string]string `yaml:"env"`
+		Jobs map[string]struct {
+			If    string       `yaml:"if"`
+			Steps []actionStep `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	read("github-workflow.yml", &gh)
+	vars("github-workflow.yml env", gh.Env)
+	for _, tc := range []struct{ job, cond, call, envVar, envValue string }{
+		{"publish", "github.event_name == 'push'", `cac publish --affected-since "$BEFORE"`, "BEFORE", "${{ github.event.before }}"},
+		{"preview", "github.event_name == 'pull_request'", `cac publish --dry-run --affected-since "$BASE_SHA"`, "BASE_SHA", "${{ github.event.pull_request.base.sha }}"},
+	} {
+		j, ok := gh.Jobs[tc.job]
+		if !ok || j.If != tc.cond {
+			t.Errorf("github-workflow.yml: job %s %+v, want if: %s", tc.job, j, tc.cond)
+			continue
+		}
+		found := false
+		for _, s := range j.Steps {
+			if strings.Contains(s.Run, "${{") {
+				t.Errorf("github-workflow.yml: job %s puts an expression into its script; pass it through env", tc.job)
+			}
+			if strings.Contains(calls("github-workflow.yml "+tc.job, s.Run), tc.call) && s.Env[tc.envVar] == tc.envValue {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("github-workflow.yml: job %s does not run %s with %s: %s", tc.job, tc.call, tc.envVar, tc.envValue)
+		}
+	}
+
+	var gl map[string]yaml.Node
+	read("gitlab-ci.yml", &gl)
+	jobs := map[string]gitlabJob{}
+	for name, node := range gl {
+		if name == "variables" {
+			var v map[string]string
+			if err := node.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			vars("gitlab-ci.yml variables", v)
+			continue
+		}
+		var j gitlabJob
+		if err := node.Decode(&j); err != nil {
+			t.Fatalf("gitlab-ci.yml %s: %v", name, err)
+		}
+		jobs[name] = j
+	}
+	for _, tc := range []struct{ job, rule, call string }{
+		{"cac-config-publish", "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", `cac publish --affected-since "$CI_COMMIT_BEFORE_SHA"`},
+		{"cac-config-preview", `$CI_PIPELINE_SOURCE == "merge_request_event"`, `cac publish --dry-run --affected-since "$CI_MERGE_REQUEST_DIFF_BASE_SHA"`},
+	} {
+		j, ok := jobs[tc.job]
+		if !ok {
+			t.Errorf("gitlab-ci.yml: no job %s", tc.job)
+			continue
+		}
+		if ext, _ := j.Extends.(string); jobs[ext].Before == nil {
+			t.Errorf("gitlab-ci.yml: %s extends %q, which installs nothing", tc.job, ext)
+		}
+		if len(j.Rules) == 0 || !strings.HasPrefix(fmt.Sprint(j.Rules[0]["if"]), tc.rule) {
+			t.Errorf("gitlab-ci.yml: %s rules %v, want if: %s", tc.job, j.Rules, tc.rule)
+		}
+		if !strings.Contains(calls("gitlab-ci.yml "+tc.job, j.Script...), tc.call) {
+			t.Errorf("gitlab-ci.yml: %s does not run %s", tc.job, tc.call)
+		}
+	}
+	checkUses(t, uses)
 }

@@ -24,22 +24,26 @@ type fleetFlags struct {
 	start             time.Time
 }
 
+// shardFlag is --shard I/N, else GitLab's CI_NODE_INDEX/CI_NODE_TOTAL, else every service.
+func shardFlag(flag string, e env) (shard.Spec, error) {
+	if flag != "" {
+		return shard.Parse(flag)
+	}
+	if s, ok, err := shard.FromEnv(e.getenv); err != nil || ok {
+		return s, err
+	}
+	return shard.All, nil
+}
+
 // buildFleet is `cac build --all` and `cac build --usn a,b,c`: the services of a monorepo built in
 // one process (docs/design.md §4).
 func buildFleet(cmd *cobra.Command, c *common, e env, ff fleetFlags) error {
 	if err := checkFormat(c.format); err != nil {
 		return err
 	}
-	spec := shard.All
-	if ff.shard != "" {
-		var err error
-		if spec, err = shard.Parse(ff.shard); err != nil {
-			return err
-		}
-	} else if s, ok, err := shard.FromEnv(e.getenv); err != nil {
+	spec, err := shardFlag(ff.shard, e)
+	if err != nil {
 		return err
-	} else if ok {
-		spec = s
 	}
 	v, err := loadStandard(cmd.Context(), c)
 	if err != nil {

@@ -64,6 +64,9 @@ type Options struct {
 	// PR, when set, pushes a branch cac/<usn>/<short-sha> and opens a pull request to Branch instead
 	// of pushing to Branch.
 	PR PROpener
+	// ConfigOnly marks a publish of a config-repo change re-rendered at the code commit last
+	// published (cac publish --affected-since): the commit message says so (Cac-Config-Only: true).
+	ConfigOnly bool
 }
 
 // SecretValue is one secret of a region's values: its dotted value path and its value.
@@ -228,6 +231,15 @@ func (p *publisher) attempt(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if newTree != base {
+		// something else changed: record what this output was rendered from
+		if err := p.writeSources(st, e); err != nil {
+			return nil, err
+		}
+		if newTree, err = e.apply(st, base); err != nil {
+			return nil, err
+		}
+	}
 	changes, diff, err := changesBetween(baseTree, st, newTree, o.DryRun)
 	if err != nil {
 		return nil, err
@@ -278,6 +290,12 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 	for _, plan := range p.plans {
 		dir := o.appPath(plan.region)
 		e.replaceDir(dir, !o.NoPrune)
+		if base != nil {
+			// kept as it is unless the rest changes (writeSources)
+			if f, err := base.File(dir + "/" + SourceFile); err == nil {
+				e.file(dir+"/"+SourceFile, f.Hash)
+			}
+		}
 		files := plan.files
 		if plan.secret != nil {
 			secretPath := dir + "/" + fileSecret
@@ -346,8 +364,29 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 	return e, nil
 }
 
+// writeSources writes the SourceFile of each region into e.
+func (p *publisher) writeSources(st storer.EncodedObjectStorer, e *edit) error {
+	r := p.report
+	for _, plan := range p.plans {
+		data, err := Source{USN: p.o.USN, Region: plan.region, CodeBranch: r.CodeBranch, CodeCommit: r.CodeCommit, ConfigCommit: r.ConfigCommit}.marshal()
+		if err != nil {
+			return err
+		}
+		h, err := writeBlob(st, data)
+		if err != nil {
+			return err
+		}
+		e.file(p.o.appPath(plan.region)+"/"+SourceFile, h)
+	}
+	return nil
+}
+
 func (p *publisher) title() string {
-	return fmt.Sprintf("cac publish %s (code %s, config %s)", p.o.USN, short(p.report.CodeCommit), short(p.report.ConfigCommit))
+	what := p.o.USN
+	if p.o.ConfigOnly {
+		what += ", config only"
+	}
+	return fmt.Sprintf("cac publish %s (code %s, config %s)", what, short(p.report.CodeCommit), short(p.report.ConfigCommit))
 }
 
 func (p *publisher) message() string {
@@ -362,6 +401,9 @@ func (p *publisher) message() string {
 	}
 	fmt.Fprintf(&b, "Cac-Usn: %s\nCac-Code-Commit: %s\nCac-Config-Commit: %s\nCac-Regions: %s\n",
 		p.o.USN, orNone(p.report.CodeCommit), orNone(p.report.ConfigCommit), strings.Join(regions, ","))
+	if p.o.ConfigOnly {
+		b.WriteString("Cac-Config-Only: true\n")
+	}
 	if p.o.PipelineURL != "" {
 		fmt.Fprintf(&b, "Cac-Pipeline: %s\n", p.o.PipelineURL)
 	}

@@ -303,6 +303,7 @@ func testPublishConcurrent(t *testing.T, cache string) {
 		}
 	}
 	// The final tree is exactly the union of every service's last round.
+	got := g.tree(t)
 	want := map[string]string{"README.md": "x\n"}
 	for i := range publishers {
 		usn := fmt.Sprintf("svc%02d", i)
@@ -319,9 +320,13 @@ func testPublishConcurrent(t *testing.T, cache string) {
 				t.Fatal(err)
 			}
 			want["argocd/"+region+"/"+usn+".yaml"] = string(app)
+			src := "envs/" + region + "/" + usn + "/" + SourceFile
+			if s, err := ParseSource(src, []byte(got[src])); err != nil || s.USN != usn || s.Region != region {
+				t.Errorf("%s: %+v %v", src, s, err)
+			}
+			want[src] = got[src]
 		}
 	}
-	got := g.tree(t)
 	if len(got) != len(want) {
 		t.Errorf("tree has %d files, want %d", len(got), len(want))
 	}
@@ -361,14 +366,14 @@ func TestPublishCancelledLeavesRemoteConsistent(t *testing.T) {
 			}
 			runGit(t, g.bare, "fsck", "--strict")
 			after := g.tree(t)
-			if len(after) != len(before) && len(after) != len(before)+8 {
+			if len(after) != len(before) && len(after) != len(before)+10 {
 				t.Fatalf("partial commit: %d files before, %d after", len(before), len(after))
 			}
 			// A later publish completes the change.
 			if _, err := Publish(context.Background(), o); err != nil {
 				t.Fatal(err)
 			}
-			if len(g.tree(t)) != len(before)+8 {
+			if len(g.tree(t)) != len(before)+10 {
 				t.Fatalf("tree after retry: %v", g.tree(t))
 			}
 		})

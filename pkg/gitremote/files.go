@@ -11,10 +11,13 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/cacproj/cac/pkg/cacerr"
 )
 
 // syncFiles makes dir (created if missing) hold exactly the files of commit c: files whose content
@@ -216,4 +219,21 @@ func writeOne(path string, data []byte, mode filemode.FileMode, dirs *sync.Map) 
 	default:
 		return os.WriteFile(path, data, 0o644)
 	}
+}
+
+// WriteCommit writes the files of commit (hex) of repo into dir, which holds exactly them
+// afterwards: a build of an older commit of a clone (cac publish --affected-since re-renders a
+// service at the code commit it last published). A commit the clone lacks is a usage error.
+func WriteCommit(repo *git.Repository, commit, dir string) error {
+	if !plumbing.IsHash(commit) {
+		return cacerr.Usage("%q is not a full commit hash", commit)
+	}
+	c, err := repo.CommitObject(plumbing.NewHash(commit))
+	if err != nil {
+		return cacerr.Usage("commit %s is not in the clone: %w", commit, err)
+	}
+	if err := syncFiles(repo.Storer, c, dir); err != nil {
+		return cacerr.Usage("write commit %s: %w", commit, err)
+	}
+	return nil
 }

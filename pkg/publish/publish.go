@@ -35,15 +35,18 @@ type Options struct {
 	ConfigRepo string
 	USN        string
 	Branch     string   // the code branch (default: CI variables, else the checkout)
+	CodeCommit string   // the code commit (default: the checkout's HEAD)
 	Regions    []string // only these regions (default: all)
 	Validator  pipeline.Validator
 	Secrets    SecretFinder
 	// Output, when set, is published as it is (a build's output, cac publish --no-build): the config
 	// repo is still read and validated, for the secret values and _regions.yaml, not rendered.
 	Output *pipeline.Output
-	Fetch  configrepo.Options
-	Tool   string // names cac in the build report
-	GitOps gitops.Options
+	// NoWrite renders in memory only: no build output dir is written.
+	NoWrite bool
+	Fetch   configrepo.Options
+	Tool    string // names cac in the build report
+	GitOps  gitops.Options
 	// OpenPR, github or gitlab, opens a pull/merge request instead of pushing to the branch, on
 	// ForgeRepo (default: the CI's repository) through ForgeAPIURL (default: the CI's API URL).
 	OpenPR, ForgeRepo, ForgeAPIURL string
@@ -79,7 +82,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		CodeDir: opt.CodeDir, OutDir: opt.OutDir, ConfigRepo: opt.ConfigRepo, USN: opt.USN, Branch: opt.Branch, Regions: opt.Regions,
 		Validator: opt.Validator, ConfigChecks: []pipeline.ConfigCheck{envs.TodoFindings}, Getenv: opt.Getenv, Stderr: opt.Stderr,
 		ManifestsDir: o.ManifestsDir, ReadConfigFiles: []string{RegionsFile}, ValidateOnly: opt.Output != nil,
-		Tool: opt.Tool, Fetch: opt.Fetch,
+		Tool: opt.Tool, Fetch: opt.Fetch, CodeCommit: opt.CodeCommit, NoWrite: opt.NoWrite,
 	})
 	out := &Result{}
 	if res != nil {
