@@ -25,9 +25,8 @@ type CheckoutOptions struct {
 	// default branch is checked out, and Tree.Fallback says so.
 	Branch string
 	// Cache, when set, keeps the fetched objects in Cache/<hash of the redacted URL>/repo.git and
-	// updates them incrementally on later fetches (Checkout also keeps its files in tree, rewritten
-	// by the next checkout of the same URL). Without it the objects stay in memory. The cache is
-	// locked from the fetch until Close.
+	// updates them incrementally on later fetches. Without it the objects stay in memory. The cache
+	// is locked from the fetch until Close.
 	Cache string
 	// OfflineFallback uses the cached clone, with a warning, when the remote stays unreachable.
 	OfflineFallback bool
@@ -69,7 +68,7 @@ type Tree struct {
 	cleanup string // temporary checkout removed by Close
 }
 
-// Close removes a temporary checkout and releases the cache lock. Cached checkouts stay.
+// Close removes the checkout and releases the cache lock.
 func (t *Tree) Close() error {
 	if t == nil {
 		return nil
@@ -83,23 +82,21 @@ func (t *Tree) Close() error {
 	return os.RemoveAll(dir)
 }
 
-// Checkout is Snapshot, then writes the files of the commit: to a new temporary directory (removed by
-// Tree.Close), or over Cache/<key>/tree, rewriting only what differs.
+// Checkout is Snapshot, then writes the files of the commit to a new temporary directory (removed by
+// Tree.Close); with o.Cache only the objects are cached.
 func (r *Remote) Checkout(ctx context.Context, o CheckoutOptions) (*Tree, error) {
 	f, err := r.fetch(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	t := &Tree{Snapshot: *f.res}
-	dir := filepath.Join(f.cacheDir, "tree")
-	if f.cacheDir == "" {
-		if dir, err = os.MkdirTemp("", "cac-checkout-"); err != nil {
-			_ = t.Close()
-			return nil, cacerr.Usage("%s checkout: %w", r.role, err)
-		}
-		t.cleanup = dir
+	dir, err := os.MkdirTemp("", "cac-checkout-")
+	if err != nil {
+		_ = t.Close()
+		return nil, cacerr.Usage("%s checkout: %w", r.role, err)
 	}
-	if err := syncFiles(f.repo.Storer, f.commit, dir); err != nil {
+	t.cleanup = dir
+	if err := writeFiles(f.repo.Storer, f.commit, dir); err != nil {
 		_ = t.Close()
 		return nil, cacerr.Usage("%s %s: check out %s in %s: %w", r.role, r, t.Branch, dir, err)
 	}

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/go-git/go-git/v5"
@@ -20,11 +18,9 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 )
 
-// syncFiles makes dir (created if missing) hold exactly the files of commit c: files whose content
-// and mode already match stay untouched, others are removed or (re)written, directories left empty
-// are removed. A cached checkout thus costs reads, not writes, when little changed, and never keeps
-// a file an earlier build or a user left behind. Paths and symlinks leaving dir are refused.
-func syncFiles(s storer.EncodedObjectStorer, c *object.Commit, dir string) error {
+// writeFiles writes the files of commit c into dir (created if missing), which must be empty.
+// Paths and symlinks leaving dir are refused.
+func writeFiles(s storer.EncodedObjectStorer, c *object.Commit, dir string) error {
 	want, err := treeFiles(c)
 	if err != nil {
 		return err
@@ -32,48 +28,7 @@ func syncFiles(s storer.EncodedObjectStorer, c *object.Commit, dir string) error
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var dirs []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		e, wanted := want[rel]
-		if d.IsDir() {
-			if wanted { // a directory where the commit has a file
-				return removeAllSkip(p)
-			}
-			dirs = append(dirs, p)
-			return nil
-		}
-		if wanted && sameFile(p, d, e) {
-			delete(want, rel)
-			return nil
-		}
-		return os.Remove(p)
-	})
-	if err != nil {
-		return err
-	}
-	if err := writeEntries(s, want, dir); err != nil {
-		return err
-	}
-	slices.Reverse(dirs) // children before parents
-	for _, d := range dirs {
-		_ = os.Remove(d) // fails, as it should, unless empty
-	}
-	return nil
-}
-
-func removeAllSkip(p string) error {
-	if err := os.RemoveAll(p); err != nil {
-		return err
-	}
-	return filepath.SkipDir
+	return writeEntries(s, want, dir)
 }
 
 // treeFiles lists the files (blobs and symlinks) of c by slash path.
@@ -101,33 +56,6 @@ func treeFiles(c *object.Commit) (map[string]object.TreeEntry, error) {
 		}
 		files[name] = e
 	}
-}
-
-// sameFile reports whether the file at p already has e's content and kind.
-func sameFile(p string, d fs.DirEntry, e object.TreeEntry) bool {
-	var data []byte
-	switch {
-	case d.Type()&fs.ModeSymlink != 0:
-		if e.Mode != filemode.Symlink {
-			return false
-		}
-		target, err := os.Readlink(p)
-		if err != nil {
-			return false
-		}
-		data = []byte(target)
-	case d.Type().IsRegular():
-		info, err := d.Info()
-		if err != nil || (info.Mode().Perm()&0o100 != 0) != (e.Mode == filemode.Executable) || e.Mode == filemode.Symlink {
-			return false
-		}
-		if data, err = os.ReadFile(p); err != nil {
-			return false
-		}
-	default:
-		return false
-	}
-	return plumbing.ComputeHash(plumbing.BlobObject, data) == e.Hash
 }
 
 // writeEntries writes the given files under dir. Blobs are read one at a time (go-git storage is
@@ -221,8 +149,7 @@ func writeOne(path string, data []byte, mode filemode.FileMode, dirs *sync.Map) 
 	}
 }
 
-// WriteCommit writes the files of commit (hex) of repo into dir, which holds exactly them
-// afterwards: a build of an older commit of a clone (cac publish --affected-since re-renders a
+// WriteCommit writes the files of commit (hex) of repo into dir, which must be new or empty: a build of an older commit of a clone (cac publish --affected-since re-renders a
 // service at the code commit it last published). A commit the clone lacks is a usage error.
 func WriteCommit(repo *git.Repository, commit, dir string) error {
 	if !plumbing.IsHash(commit) {
@@ -232,7 +159,7 @@ func WriteCommit(repo *git.Repository, commit, dir string) error {
 	if err != nil {
 		return cacerr.Usage("commit %s is not in the clone: %w", commit, err)
 	}
-	if err := syncFiles(repo.Storer, c, dir); err != nil {
+	if err := writeFiles(repo.Storer, c, dir); err != nil {
 		return cacerr.Usage("write commit %s: %w", commit, err)
 	}
 	return nil

@@ -1,13 +1,11 @@
 package gitremote
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -94,7 +92,7 @@ func TestWriteFiles(t *testing.T) {
 		"link.yaml":   {filemode.Symlink, "conf/a.yaml"},
 		"conf/up":     {filemode.Symlink, "../run.sh"},
 	})
-	if err := syncFiles(s, c, dir); err != nil {
+	if err := writeFiles(s, c, dir); err != nil {
 		t.Fatal(err)
 	}
 	if got := readFile(t, filepath.Join(dir, "link.yaml")); got != "a: 1\n" {
@@ -123,7 +121,7 @@ func TestWriteFilesRefusesEscapes(t *testing.T) {
 				t.Fatal(err)
 			}
 			s, c := memCommit(t, entries)
-			err := syncFiles(s, c, dir)
+			err := writeFiles(s, c, dir)
 			if err == nil || !strings.Contains(err.Error(), "refusing") {
 				t.Errorf("err = %v, want a refusal", err)
 			}
@@ -142,58 +140,4 @@ func sortEntries(t *object.Tree) {
 		return e.Name
 	}
 	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
-}
-
-func TestSyncFilesUpdatesInPlace(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("same.yaml", "s: 1\n")
-	write("changed.yaml", "c: old\n")
-	write("stray.yaml", "x: 1\n")
-	write("old-svc/eu.yaml", "gone: true\n")
-	write("was-dir/inner.yaml", "i: 1\n") // the commit has a file named was-dir
-	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := os.Chtimes(filepath.Join(dir, "same.yaml"), old, old); err != nil {
-		t.Fatal(err)
-	}
-
-	s, c := memCommit(t, map[string]entry{
-		"same.yaml":    {filemode.Regular, "s: 1\n"},
-		"changed.yaml": {filemode.Regular, "c: new\n"},
-		"was-dir":      {filemode.Regular, "now a file\n"},
-		"svc/eu.yaml":  {filemode.Regular, "e: 1\n"},
-	})
-	if err := syncFiles(s, c, dir); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			got = append(got, filepath.ToSlash(rel))
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"changed.yaml", "same.yaml", "svc", "svc/eu.yaml", "was-dir"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("tree = %v, want %v", got, want)
-	}
-	if got := readFile(t, filepath.Join(dir, "changed.yaml")); got != "c: new\n" {
-		t.Errorf("changed.yaml = %q", got)
-	}
-	if st, err := os.Stat(filepath.Join(dir, "same.yaml")); err != nil || !st.ModTime().Equal(old) {
-		t.Errorf("same.yaml was rewritten: %v %v", st.ModTime(), err)
-	}
 }
