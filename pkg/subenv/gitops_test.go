@@ -3,6 +3,7 @@ package subenv
 import (
 	"context"
 	"fmt"
+	"github.com/cacproj/cac/internal/subenvtest"
 	"gopkg.in/yaml.v3"
 	"strings"
 	"sync"
@@ -64,7 +65,7 @@ func routeNames(t *testing.T, tip Reader, file string) string {
 	}
 	// the route table is a DestinationRule and a VirtualService (test/istio decodes them strictly
 	// into Istio's types); the route names are all this test needs
-	objs := docs(data)
+	objs := subenvtest.Docs(data)
 	if len(objs) != 2 {
 		t.Fatalf("%d objects in %s, want a DestinationRule and a VirtualService", len(objs), file)
 	}
@@ -84,7 +85,7 @@ func routeNames(t *testing.T, tip Reader, file string) string {
 }
 
 func TestGitOpsConcurrentCreatesBothSurvive(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	g, tip := gitopsRepo(t)
 	// b is created between a's read of the tip and a's push: a's push is rejected, and a's route
 	// table is recomputed from the tip that holds b's route.
@@ -134,7 +135,7 @@ func TestGitOpsConcurrentCreatesBothSurvive(t *testing.T) {
 }
 
 func TestGitOpsGCAndDelete(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	g, tip := gitopsRepo(t)
 	past := time.Now().Add(-2 * time.Hour)
 	for _, o := range []Options{

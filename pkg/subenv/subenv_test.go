@@ -7,65 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cacproj/cac/internal/subenvtest"
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/pipeline"
 )
-
-const baseManifests = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: user
-  namespace: shop
-  labels: {app: user}
-spec:
-  selector:
-    matchLabels: {app: user, cac.io/subenv: base}
-  template:
-    metadata:
-      labels: {app: user, cac.io/subenv: base}
-    spec:
-      containers:
-      - {name: app, image: reg/user:1.2}
----
-apiVersion: v1
-kind: Service
-metadata: {name: user-svc, labels: {app: user}}
-spec:
-  selector: {app: user}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: order}
-spec:
-  selector:
-    matchLabels: {app: order}
-  template:
-    metadata:
-      labels: {app: order}
-    spec:
-      containers:
-      - {name: app, image: reg/order:7}
-`
-
-func subenvOut(t *testing.T) *pipeline.Output {
-	t.Helper()
-	tree := pipeline.Tree{}
-	tree.Add("sg", "deploy/app.yaml", pipeline.File{Data: []byte(baseManifests), Mode: 0o644})
-	// a rendered config file that is not a manifest: ignored
-	tree.Add("sg", "app.yaml", pipeline.File{Data: []byte("kind: Deployment\nmetadata: {name: user}\n"), Mode: 0o644})
-	return &pipeline.Output{Dir: "output/cac", Tree: tree, Report: &pipeline.Report{Outcome: pipeline.OutcomeSuccess, Regions: []string{"sg"}, Files: tree.FileReports()}}
-}
-
-// docs splits a YAML stream as written by yaml.v3.
-func docs(data []byte) [][]byte {
-	var out [][]byte
-	for _, d := range bytes.Split(data, []byte("---\n")) {
-		if len(bytes.TrimSpace(d)) > 0 {
-			out = append(out, d)
-		}
-	}
-	return out
-}
 
 // create plans sub-environment o in the base manifests of out and applies it to the tree d.
 func create(t *testing.T, d Dir, o Options) *Report {
@@ -96,7 +40,7 @@ func read(t *testing.T, d Dir, name string) []byte {
 }
 
 func TestImageNeedsTheContainer(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	f, _ := out.Tree.File("sg", "deploy/app.yaml")
 	f.Data = bytes.Replace(f.Data, []byte("      - {name: app, image: reg/order:7}"), []byte("      - {name: app, image: reg/order:7}\n      - {name: proxy, image: envoy}"), 1)
 	out.Tree.Add("sg", "deploy/app.yaml", f)
@@ -111,7 +55,7 @@ func TestImageNeedsTheContainer(t *testing.T) {
 }
 
 func TestSubenvRefusals(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	for _, tc := range []struct {
 		o   Options
 		err string
@@ -133,7 +77,7 @@ func TestSubenvRefusals(t *testing.T) {
 }
 
 func TestRouteTableRefusesUnknownFields(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	d := Dir(t.TempDir())
 	create(t, d, Options{Name: "a", Base: "sg", Services: []string{"user"}, Output: out})
 	file := "sg/_routes/user-svc.yaml"

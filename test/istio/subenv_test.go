@@ -4,7 +4,6 @@ package istio
 // a module of their own so that istio.io/client-go stays out of cac's module.
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -15,66 +14,10 @@ import (
 	networking "istio.io/client-go/pkg/apis/networking/v1"
 	k8syaml "sigs.k8s.io/yaml"
 
+	"github.com/cacproj/cac/internal/subenvtest"
 	"github.com/cacproj/cac/pkg/cacerr"
-	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/subenv"
 )
-
-const baseManifests = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: user
-  namespace: shop
-  labels: {app: user}
-spec:
-  selector:
-    matchLabels: {app: user, cac.io/subenv: base}
-  template:
-    metadata:
-      labels: {app: user, cac.io/subenv: base}
-    spec:
-      containers:
-      - {name: app, image: reg/user:1.2}
----
-apiVersion: v1
-kind: Service
-metadata: {name: user-svc, labels: {app: user}}
-spec:
-  selector: {app: user}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: order}
-spec:
-  selector:
-    matchLabels: {app: order}
-  template:
-    metadata:
-      labels: {app: order}
-    spec:
-      containers:
-      - {name: app, image: reg/order:7}
-`
-
-func subenvOut(t *testing.T) *pipeline.Output {
-	t.Helper()
-	tree := pipeline.Tree{}
-	tree.Add("sg", "deploy/app.yaml", pipeline.File{Data: []byte(baseManifests), Mode: 0o644})
-	// a rendered config file that is not a manifest: ignored
-	tree.Add("sg", "app.yaml", pipeline.File{Data: []byte("kind: Deployment\nmetadata: {name: user}\n"), Mode: 0o644})
-	return &pipeline.Output{Dir: "output/cac", Tree: tree, Report: &pipeline.Report{Outcome: pipeline.OutcomeSuccess, Regions: []string{"sg"}, Files: tree.FileReports()}}
-}
-
-// docs splits a YAML stream as written by yaml.v3.
-func docs(data []byte) [][]byte {
-	var out [][]byte
-	for _, d := range bytes.Split(data, []byte("---\n")) {
-		if len(bytes.TrimSpace(d)) > 0 {
-			out = append(out, d)
-		}
-	}
-	return out
-}
 
 // strictIstio decodes an Istio object into Istio's own API types, rejecting unknown fields: the
 // object and its metadata with sigs.k8s.io/yaml's strict mode, the spec (a protobuf message, whose
@@ -137,7 +80,7 @@ func read(t *testing.T, d subenv.Dir, name string) []byte {
 // routes decodes a route table strictly into Istio's types.
 func routes(t *testing.T, data []byte) (*networking.DestinationRule, *networking.VirtualService) {
 	t.Helper()
-	objs := docs(data)
+	objs := subenvtest.Docs(data)
 	if len(objs) != 2 {
 		t.Fatalf("%d objects in the route table, want a DestinationRule and a VirtualService:\n%s", len(objs), data)
 	}
@@ -152,7 +95,7 @@ func routes(t *testing.T, data []byte) (*networking.DestinationRule, *networking
 func podLabels(t *testing.T, data []byte) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, d := range docs(data) {
+	for _, d := range subenvtest.Docs(data) {
 		var w struct {
 			Metadata struct{ Name string }
 			Spec     struct {
@@ -176,7 +119,7 @@ func podLabels(t *testing.T, data []byte) map[string]string {
 }
 
 func TestThreeSubenvsShareOneRouteTable(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	d := subenv.Dir(t.TempDir())
 	// created out of name order: the route table sorts them
 	create(t, d, subenv.Options{Name: "canary", Base: "sg", Services: []string{"user"}, Weight: 10, Output: out})
@@ -292,7 +235,7 @@ func TestThreeSubenvsShareOneRouteTable(t *testing.T) {
 }
 
 func TestGatewayImagesAndExpiry(t *testing.T) {
-	out := subenvOut(t)
+	out := subenvtest.Output()
 	d := subenv.Dir(t.TempDir())
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	create(t, d, subenv.Options{Name: "pr-1", Base: "sg", Services: []string{"user"}, Gateways: []string{"istio-system/public"},
