@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/obs"
 	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/values"
 )
@@ -154,31 +155,11 @@ func readSecretValue(in io.Reader) (string, error) {
 	return string(b), nil
 }
 
-// writeAtomic replaces file with data through a temporary file in the same directory, keeping the
-// file's mode.
+// writeAtomic replaces file with data (obs.WriteFileAll), keeping the file's mode.
 func writeAtomic(file string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(file); err == nil {
 		mode = st.Mode().Perm()
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".cac-secret-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
+	return obs.WriteFileAll(file, data, mode)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // Conflict kinds.
@@ -147,7 +149,7 @@ func mergeFile(s storer.EncodedObjectStorer, p string, b entry, hb bool, o, t en
 	var data [3][]byte
 	for i, h := range []plumbing.Hash{b.Hash, o.Hash, t.Hash} {
 		var err error
-		if data[i], err = readBlob(s, h); err != nil {
+		if data[i], err = gitremote.ReadBlob(s, h); err != nil {
 			return entry{}, nil, err
 		}
 		if bytes.IndexByte(data[i], 0) >= 0 {
@@ -158,7 +160,7 @@ func mergeFile(s storer.EncodedObjectStorer, p string, b entry, hb bool, o, t en
 	if regions != nil {
 		return entry{}, &Conflict{Path: p, Kind: ContentConflict, Regions: regions}, nil
 	}
-	h, err := writeBlob(s, merged)
+	h, err := gitremote.WriteBlob(s, merged)
 	if err != nil {
 		return entry{}, nil, err
 	}
@@ -169,35 +171,6 @@ func mergeFile(s storer.EncodedObjectStorer, p string, b entry, hb bool, o, t en
 // a submodule).
 func text(m filemode.FileMode) bool {
 	return m == filemode.Regular || m == filemode.Executable || m == filemode.Deprecated
-}
-
-func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
-	b, err := object.GetBlob(s, h)
-	if err != nil {
-		return nil, err
-	}
-	r, err := b.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
-}
-
-func writeBlob(s storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error) {
-	obj := s.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	w, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := w.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return s.SetEncodedObject(obj)
 }
 
 // writeTree writes the tree holding exactly fs (slash paths) and its subtrees to s.
@@ -222,17 +195,5 @@ func writeTree(s storer.EncodedObjectStorer, fs map[string]entry) (plumbing.Hash
 		}
 		entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
 	}
-	// git orders a tree's entries by name, a directory's name compared as if it ended in "/".
-	key := func(e object.TreeEntry) string {
-		if e.Mode == filemode.Dir {
-			return e.Name + "/"
-		}
-		return e.Name
-	}
-	sort.Slice(entries, func(i, j int) bool { return key(entries[i]) < key(entries[j]) })
-	obj := s.NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return s.SetEncodedObject(obj)
+	return gitremote.WriteTree(s, entries)
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // TestMergeFiles covers the path-level cases of the three-way merge on in-memory blobs.
 func TestMergeFiles(t *testing.T) {
 	s := memory.NewStorage()
 	blob := func(content string) entry {
-		h, err := writeBlob(s, []byte(content))
+		h, err := gitremote.WriteBlob(s, []byte(content))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +94,7 @@ func TestMergeFiles(t *testing.T) {
 		}
 	}
 	mc := merged["mode-content"]
-	data, err := readBlob(s, mc.Hash)
+	data, err := gitremote.ReadBlob(s, mc.Hash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +107,8 @@ func TestMergeFiles(t *testing.T) {
 // files give the same tree hash as go-git's own reading of it.
 func TestWriteTree(t *testing.T) {
 	s := memory.NewStorage()
-	h1, _ := writeBlob(s, []byte("1\n"))
-	h2, _ := writeBlob(s, []byte("2\n"))
+	h1, _ := gitremote.WriteBlob(s, []byte("1\n"))
+	h2, _ := gitremote.WriteBlob(s, []byte("2\n"))
 	fs := map[string]entry{
 		"a.yaml":     {Mode: filemode.Regular, Hash: h1},
 		"a/b.yaml":   {Mode: filemode.Regular, Hash: h2},

@@ -18,6 +18,7 @@ import (
 	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // DefaultImageKey is where env copy writes the images the stable region runs: deploy.image.<container>,
@@ -237,7 +238,7 @@ func PlanCopy(fsys fs.FS, o CopyOptions) (*CopyReport, map[string][]byte, error)
 func imageNode(imgs map[string]string) *yaml.Node {
 	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	for _, c := range sortedKeys(imgs) {
-		m.Content = append(m.Content, toNode(c), toNode(imgs[c]))
+		m.Content = append(m.Content, yamlnode.Encode(c), yamlnode.Encode(imgs[c]))
 	}
 	return m
 }
@@ -349,7 +350,7 @@ func parseSets(in []string) ([]setting, error) {
 		if !ok || k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
 			return nil, cacerr.Usage("--set %q: want key=value with a dotted key, e.g. env.physical=pre", s)
 		}
-		out = append(out, setting{key: k, value: parseScalar(v)})
+		out = append(out, setting{key: k, value: yamlnode.ParseScalar(v)})
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // ReadImages reads what a GitOps repo (URL or path, default branch, shallow in-memory clone)
@@ -102,7 +103,7 @@ func walkContainers(n *yaml.Node, fn func(string, string)) {
 			k, v := n.Content[i].Value, n.Content[i+1]
 			if (k == "containers" || k == "initContainers") && v.Kind == yaml.SequenceNode {
 				for _, c := range v.Content {
-					name, img := field(c, "name"), field(c, "image")
+					name, img := yamlnode.Field(c, "name"), yamlnode.Field(c, "image")
 					if name != nil && img != nil && name.Kind == yaml.ScalarNode && img.Kind == yaml.ScalarNode {
 						fn(name.Value, img.Value)
 					}

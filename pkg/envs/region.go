@@ -17,6 +17,7 @@ import (
 	"github.com/cacproj/cac/pkg/sops"
 	"github.com/cacproj/cac/pkg/standard"
 	"github.com/cacproj/cac/pkg/values"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // TodoDir holds, per region, the values cac region new left to people (_todo/<region>.yaml).
@@ -224,7 +225,7 @@ func (b *builder) leaf(p string, v *yaml.Node, rule *standard.Rule) {
 	}
 	b.seen[p] = true
 	if val, ok := b.inv[p]; ok {
-		b.edits = append(b.edits, edit{path: p, value: toNode(val), origin: "inventory"})
+		b.edits = append(b.edits, edit{path: p, value: yamlnode.Encode(val), origin: "inventory"})
 		b.del.Inventory++
 		return
 	}
@@ -244,7 +245,7 @@ func (b *builder) leaf(p string, v *yaml.Node, rule *standard.Rule) {
 		if err != nil && b.err == nil {
 			b.err = cacerr.Usage("%s: %w", b.file, err)
 		}
-		b.edits = append(b.edits, edit{path: p, value: toNode(got), origin: "generated"})
+		b.edits = append(b.edits, edit{path: p, value: yamlnode.Encode(got), origin: "generated"})
 		b.del.Generated++
 	default:
 		desc := "no delivery rule in the standard covers it"
@@ -263,7 +264,7 @@ func (b *builder) apply(d *doc, in *regionSource) error {
 	}
 	for _, p := range sortedKeys(b.inv) {
 		if !b.seen[p] { // a resource the source region does not have
-			b.edits = append(b.edits, edit{path: p, value: toNode(b.inv[p]), origin: "inventory"})
+			b.edits = append(b.edits, edit{path: p, value: yamlnode.Encode(b.inv[p]), origin: "inventory"})
 			b.del.Inventory++
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // Base pods carry the label cac.io/subenv: base, so the Istio subset "base" of a sub-environment's
@@ -21,7 +23,7 @@ const (
 // Deployments and StatefulSets; a file with none to change is returned as it is.
 func labelBasePods(data []byte) ([]byte, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
+	var docs []any
 	changed := false
 	for {
 		var d yaml.Node
@@ -40,32 +42,21 @@ func labelBasePods(data []byte) ([]byte, error) {
 	if !changed {
 		return data, nil
 	}
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	for _, d := range docs {
-		if err := enc.Encode(d); err != nil {
-			return nil, err
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return yamlnode.Marshal(docs...)
 }
 
 // addBaseLabel labels the pod template of a Deployment or StatefulSet; it reports a change.
 func addBaseLabel(obj *yaml.Node) bool {
-	kind := mapValue(obj, "kind")
+	kind := yamlnode.Field(obj, "kind")
 	if kind == nil || (kind.Value != "Deployment" && kind.Value != "StatefulSet") {
 		return false
 	}
-	n := mapValue(mapValue(obj, "spec"), "template")
+	n := yamlnode.Field(yamlnode.Field(obj, "spec"), "template")
 	if n == nil || n.Kind != yaml.MappingNode {
 		return false // no pod template: nothing to label
 	}
 	for _, k := range []string{"metadata", "labels"} {
-		next := mapValue(n, k)
+		next := yamlnode.Field(n, k)
 		if next == nil || (next.Kind == yaml.ScalarNode && next.Tag == "!!null") {
 			if n.Kind != yaml.MappingNode {
 				return false
@@ -78,22 +69,10 @@ func addBaseLabel(obj *yaml.Node) bool {
 		}
 		n = next
 	}
-	if v := mapValue(n, subenvLabel); v != nil {
+	if v := yamlnode.Field(n, subenvLabel); v != nil {
 		return false // a value set on purpose (a sub-environment's own workload) stays
 	}
 	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: subenvLabel},
 		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: baseSubset})
 	return true
-}
-
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }

@@ -345,7 +345,7 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 			}
 		}
 		for name, data := range files {
-			h, err := writeBlob(st, data)
+			h, err := gitremote.WriteBlob(st, data)
 			if err != nil {
 				return nil, err
 			}
@@ -355,7 +355,7 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 		if err != nil {
 			return nil, err
 		}
-		h, err := writeBlob(st, app)
+		h, err := gitremote.WriteBlob(st, app)
 		if err != nil {
 			return nil, err
 		}
@@ -372,7 +372,7 @@ func (p *publisher) writeSources(st storer.EncodedObjectStorer, e *edit) error {
 		if err != nil {
 			return err
 		}
-		h, err := writeBlob(st, data)
+		h, err := gitremote.WriteBlob(st, data)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/sops"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // Files generated at the root of envs/<region>/<usn>/. Manifests keep their path under the manifests
@@ -219,7 +220,7 @@ func dataObject(kind, name string, annotations map[string]string, files map[stri
 	if err != nil {
 		return nil, err
 	}
-	return marshalYAML(n)
+	return yamlnode.Marshal(n)
 }
 
 func dataObjectNode(kind, name string, annotations map[string]string, files map[string][]byte) (*yaml.Node, error) {
@@ -228,35 +229,35 @@ func dataObjectNode(kind, name string, annotations map[string]string, files map[
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	text, bin := orderedMap(), orderedMap()
+	text, bin := yamlnode.OrderedMap(), yamlnode.OrderedMap()
 	for _, k := range keys {
 		v := files[k]
 		if utf8.Valid(v) {
-			text.Content = append(text.Content, strNode(k), strNode(string(v)))
+			text.Content = append(text.Content, yamlnode.Str(k), yamlnode.Str(string(v)))
 		} else {
-			bin.Content = append(bin.Content, strNode(k), strNode(base64.StdEncoding.EncodeToString(v)))
+			bin.Content = append(bin.Content, yamlnode.Str(k), yamlnode.Str(base64.StdEncoding.EncodeToString(v)))
 		}
 	}
-	meta := orderedMap("name", name)
+	meta := yamlnode.OrderedMap("name", name)
 	if len(annotations) > 0 {
-		a := orderedMap()
+		a := yamlnode.OrderedMap()
 		for _, k := range sortedKeys(annotations) {
-			a.Content = append(a.Content, strNode(k), strNode(annotations[k]))
+			a.Content = append(a.Content, yamlnode.Str(k), yamlnode.Str(annotations[k]))
 		}
-		meta.Content = append(meta.Content, strNode("annotations"), a)
+		meta.Content = append(meta.Content, yamlnode.Str("annotations"), a)
 	}
-	meta.Content = append(meta.Content, strNode("labels"), orderedMap("app.kubernetes.io/managed-by", "cac"))
-	doc := orderedMap("apiVersion", "v1", "kind", kind, "metadata", meta)
+	meta.Content = append(meta.Content, yamlnode.Str("labels"), yamlnode.OrderedMap("app.kubernetes.io/managed-by", "cac"))
+	doc := yamlnode.OrderedMap("apiVersion", "v1", "kind", kind, "metadata", meta)
 	textKey, binKey := "data", "binaryData"
 	if kind == "Secret" {
-		doc.Content = append(doc.Content, strNode("type"), strNode("Opaque"))
+		doc.Content = append(doc.Content, yamlnode.Str("type"), yamlnode.Str("Opaque"))
 		textKey, binKey = "stringData", "data"
 	}
 	if len(text.Content) > 0 {
-		doc.Content = append(doc.Content, strNode(textKey), text)
+		doc.Content = append(doc.Content, yamlnode.Str(textKey), text)
 	}
 	if len(bin.Content) > 0 {
-		doc.Content = append(doc.Content, strNode(binKey), bin)
+		doc.Content = append(doc.Content, yamlnode.Str(binKey), bin)
 	}
 	return doc, nil
 }
@@ -441,5 +442,5 @@ func jsonToYAML(v any) ([]byte, error) {
 		}
 	}
 	plain(&n)
-	return marshalYAML(&n)
+	return yamlnode.Marshal(&n)
 }

@@ -1,13 +1,14 @@
 package gitops
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/cacproj/cac/pkg/gitremote"
 )
 
 // edit is a set of changes to a git tree: whole directories replaced by exact file sets (prune) or
@@ -111,39 +112,9 @@ func applyNode(s storer.EncodedObjectStorer, base plumbing.Hash, n *editNode) (p
 	if len(entries) == 0 {
 		return plumbing.ZeroHash, nil
 	}
-	t := &object.Tree{}
+	list := make([]object.TreeEntry, 0, len(entries))
 	for _, te := range entries {
-		t.Entries = append(t.Entries, te)
+		list = append(list, te)
 	}
-	// git orders entries by name, a directory compared as if its name ended in "/".
-	key := func(te object.TreeEntry) string {
-		if te.Mode == filemode.Dir {
-			return te.Name + "/"
-		}
-		return te.Name
-	}
-	sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
-	obj := s.NewEncodedObject()
-	if err := t.Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return s.SetEncodedObject(obj)
-}
-
-// writeBlob stores data as a blob and returns its hash.
-func writeBlob(s storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error) {
-	obj := s.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	obj.SetSize(int64(len(data)))
-	w, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := w.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return s.SetEncodedObject(obj)
+	return gitremote.WriteTree(s, list)
 }

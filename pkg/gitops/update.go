@@ -97,7 +97,7 @@ func updateAttempt(ctx context.Context, rem *gitremote.Remote, o UpdateOptions, 
 	}
 	e := newEdit()
 	for name, data := range writes {
-		h, err := writeBlob(c.st, data)
+		h, err := gitremote.WriteBlob(c.st, data)
 		if err != nil {
 			return nil, err
 		}

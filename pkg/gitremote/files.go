@@ -1,7 +1,6 @@
 package gitremote
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -89,7 +88,7 @@ func writeEntries(s storer.EncodedObjectStorer, files map[string]object.TreeEntr
 			break
 		}
 		var data []byte
-		if data, err = readBlob(s, e.Hash); err != nil {
+		if data, err = ReadBlob(s, e.Hash); err != nil {
 			err = fmt.Errorf("read %s: %w", name, err)
 			break
 		}
@@ -113,22 +112,6 @@ func writeEntries(s storer.EncodedObjectStorer, files map[string]object.TreeEntr
 	default:
 		return nil
 	}
-}
-
-func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
-	b, err := object.GetBlob(s, h)
-	if err != nil {
-		return nil, err
-	}
-	r, err := b.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	buf.Grow(int(b.Size))
-	_, err = buf.ReadFrom(r)
-	return buf.Bytes(), err
 }
 
 func writeOne(path string, data []byte, mode filemode.FileMode, dirs *sync.Map) error {

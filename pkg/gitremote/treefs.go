@@ -118,7 +118,7 @@ walk:
 
 func (t *TreeFS) readBlob(h plumbing.Hash) ([]byte, error) {
 	t.blobs.Add(1)
-	return readBlob(t.s, h)
+	return ReadBlob(t.s, h)
 }
 
 // Open opens a file or directory.

@@ -1,15 +1,12 @@
 package obs
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,37 +37,21 @@ const NotifyTimeout = 10 * time.Second
 // 2xx is an error. Errors name the endpoint by scheme and host only: webhook URLs often carry a
 // token in their path.
 func Notify(ctx context.Context, client *http.Client, endpoint, secret string, n Notification) error {
-	if client == nil {
-		client = http.DefaultClient
-	}
 	body, err := json.Marshal(n)
 	if err != nil {
 		return err
 	}
 	where := RedactURL(endpoint)
-	ctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("notify %s: invalid URL", where)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "cac")
+	header := http.Header{"Content-Type": {"application/json"}}
 	if secret != "" {
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write(body)
-		req.Header.Set(SignatureHeader, "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		header.Set(SignatureHeader, "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	}
-	resp, err := client.Do(req)
+	resp, _, err := send(ctx, client, http.MethodPost, endpoint, header, body, NotifyTimeout, "notify "+where)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the full URL
-		}
-		return fmt.Errorf("notify %s: %w", where, err)
+		return err
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("notify %s: the server answered %s", where, resp.Status)
 	}

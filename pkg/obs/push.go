@@ -1,12 +1,10 @@
 package obs
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,32 +59,16 @@ func pathLabel(l Label) string {
 // Credentials in base's userinfo are sent as HTTP basic auth. Any answer but 2xx is an error.
 // Errors name the gateway with credentials removed (gitremote.Redact).
 func Push(ctx context.Context, client *http.Client, base, job string, labels []Label, metrics []byte) error {
-	if client == nil {
-		client = http.DefaultClient
-	}
 	where := gitremote.Redact(base)
 	target, err := PushURL(base, job, labels)
 	if err != nil {
 		return fmt.Errorf("push metrics to %s: %w", where, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, PushTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, bytes.NewReader(metrics))
+	header := http.Header{"Content-Type": {"text/plain; version=0.0.4; charset=utf-8"}}
+	resp, answer, err := send(ctx, client, http.MethodPut, target, header, metrics, PushTimeout, "push metrics to "+where)
 	if err != nil {
-		return fmt.Errorf("push metrics to %s: invalid URL", where)
+		return gitremote.RedactError(err, base)
 	}
-	req.Header.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	req.Header.Set("User-Agent", "cac")
-	resp, err := client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the full URL
-		}
-		return gitremote.RedactError(fmt.Errorf("push metrics to %s: %w", where, err), base)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
 		msg := fmt.Sprintf("push metrics to %s: the gateway answered %s", where, resp.Status)
 		if s := strings.TrimSpace(string(answer)); s != "" {

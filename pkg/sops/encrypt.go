@@ -1,13 +1,14 @@
 package sops
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // Rules decide which values of a file are encrypted (sops.go shouldBeEncrypted, without the
@@ -182,8 +183,8 @@ func EncryptSecret(doc *yaml.Node, recipients []string, now time.Time) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	doc.Content = append(doc.Content, strNode(MetadataKey), meta)
-	return marshalYAML(doc, 2)
+	doc.Content = append(doc.Content, yamlnode.Str(MetadataKey), meta)
+	return yamlnode.Marshal(doc)
 }
 
 // metadataNode builds the sops: mapping: the data key for each recipient, lastmodified, the
@@ -195,7 +196,7 @@ func metadataNode(key dataKey, recipients []string, rules Rules, sum []byte, now
 		if err != nil {
 			return nil, err
 		}
-		ages = append(ages, orderedMap("recipient", r, "enc", enc))
+		ages = append(ages, yamlnode.OrderedMap("recipient", r, "enc", enc))
 	}
 	lastModified := now.UTC().Format(time.RFC3339)
 	encMAC, err := key.seal(fmt.Sprintf("%X", sum), "str", lastModified)
@@ -205,51 +206,5 @@ func metadataNode(key dataKey, recipients []string, rules Rules, sum []byte, now
 	kv := []any{"age", ages, "lastmodified", lastModified, "mac", encMAC}
 	kv = append(kv, rules.metaFields()...)
 	kv = append(kv, "version", Version)
-	return orderedMap(kv...), nil
-}
-
-// orderedMap builds a mapping node from key, value pairs, in that order.
-func orderedMap(kv ...any) *yaml.Node {
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m.Content = append(m.Content, strNode(kv[i].(string)), toNode(kv[i+1]))
-	}
-	return m
-}
-
-func toNode(v any) *yaml.Node {
-	switch v := v.(type) {
-	case *yaml.Node:
-		return v
-	case string:
-		return strNode(v)
-	case []any:
-		s := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		for _, it := range v {
-			s.Content = append(s.Content, toNode(it))
-		}
-		return s
-	}
-	panic(fmt.Sprintf("sops: cannot build a node from %T", v)) // only the types above are built here
-}
-
-func strNode(s string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.Contains(s, "\n") {
-		n.Style = yaml.LiteralStyle
-	}
-	return n
-}
-
-func marshalYAML(n *yaml.Node, indent int) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(indent)
-	if err := enc.Encode(n); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return yamlnode.OrderedMap(kv...), nil
 }

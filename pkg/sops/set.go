@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // SetOptions configure Set.
@@ -89,9 +90,9 @@ func ensurePath(data []byte, path []string) ([]byte, error) {
 		if next == nil {
 			next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 			if i == len(path)-1 {
-				next = strNode(placeholder)
+				next = yamlnode.Str(placeholder)
 			}
-			n.Content = append(n.Content, strNode(k), next)
+			n.Content = append(n.Content, yamlnode.Str(k), next)
 			added = true
 		}
 		n = next
@@ -102,7 +103,7 @@ func ensurePath(data []byte, path []string) ([]byte, error) {
 	if !added {
 		return data, nil
 	}
-	return marshalYAML(&doc, indentOf(data))
+	return yamlnode.MarshalIndent(indentOf(data), &doc)
 }
 
 // indentOf guesses the indentation of a YAML file: that of its first indented key (default 2).
@@ -285,7 +286,7 @@ func sealPlain(name string, data []byte, key dataKey, recipients []string, rules
 	if err != nil {
 		return nil, err
 	}
-	block, err := marshalYAML(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{strNode(MetadataKey), meta}}, 4)
+	block, err := yamlnode.MarshalIndent(4, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{yamlnode.Str(MetadataKey), meta}})
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/obs"
 	"github.com/cacproj/cac/pkg/standard"
 )
 
@@ -233,10 +234,10 @@ func (s *Source) store(ref string, data []byte, m meta) error {
 	}
 	mj, err := json.Marshal(m)
 	if err == nil {
-		err = writeAtomic(p, data)
+		err = obs.WriteFileAll(p, data, 0o600)
 	}
 	if err == nil {
-		err = writeAtomic(p+".meta.json", mj)
+		err = obs.WriteFileAll(p+".meta.json", mj, 0o600)
 	}
 	if err != nil {
 		return cacerr.Usage("cache standard %s: %w", gitremote.Redact(ref), err)
@@ -253,25 +254,6 @@ func (s *Source) fallback(ref string, c entry, err error) ([]byte, error) {
 	fmt.Fprintf(s.opt.Stderr, "cac: WARNING: %v\ncac: WARNING: using the cached copy of %s; it may be out of date\n",
 		gitremote.RedactError(err, ref), gitremote.Redact(ref))
 	return c.data, nil
-}
-
-func writeAtomic(name string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
 
 // fetchURL reads u, revalidating a cached copy with a conditional request; 4xx answers are usage

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cacproj/cac/pkg/cacerr"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // Reader reads a tree of files: a directory on disk, or the tip of the GitOps repo
@@ -144,7 +145,7 @@ func (p *Plan) Edit(tip Reader, root string) (Changes, error) {
 		t.remove(f)
 	}
 	for _, rel := range sortedKeys(p.workloads) {
-		data, err := encodeYAML(nodes(p.workloads[rel])...)
+		data, err := yamlnode.Marshal(nodes(p.workloads[rel])...)
 		if err != nil {
 			return Changes{}, cacerr.Usage("write %s: %w", rel, err)
 		}
@@ -266,7 +267,7 @@ func writeKustomization(t *overlay, root, base string) error {
 		t.remove(file)
 		return nil
 	}
-	data, err := encodeYAML(k)
+	data, err := yamlnode.Marshal(k)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // The route table of one host in one base region is the pair of Istio objects in
@@ -249,20 +251,5 @@ func (t *routeTable) objects() (destinationRule, virtualService) {
 // format writes the table as the routes file: the DestinationRule, then the VirtualService.
 func (t *routeTable) format() ([]byte, error) {
 	dr, vs := t.objects()
-	return encodeYAML(dr, vs)
-}
-
-func encodeYAML(vs ...any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	for _, v := range vs {
-		if err := enc.Encode(v); err != nil {
-			return nil, err
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return yamlnode.Marshal(dr, vs)
 }

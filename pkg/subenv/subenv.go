@@ -18,6 +18,7 @@ import (
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // SubenvLabel marks the pods of a sub-environment (value: its name) and of the base (value: BaseSubset).
@@ -91,7 +92,7 @@ type manifest struct {
 func (m manifest) str(path ...string) string {
 	n := m.doc.Content[0]
 	for _, p := range path {
-		n = field(n, p)
+		n = yamlnode.Field(n, p)
 	}
 	if n == nil || n.Kind != yaml.ScalarNode {
 		return ""
@@ -243,7 +244,7 @@ func setImage(w *yaml.Node, svc, ref string) error {
 	target := -1
 	var names []string
 	for i, c := range cs.Content {
-		n := field(c, "name")
+		n := yamlnode.Field(c, "name")
 		if n != nil {
 			names = append(names, n.Value)
 			if n.Value == svc {
@@ -258,7 +259,7 @@ func setImage(w *yaml.Node, svc, ref string) error {
 		return fmt.Errorf("containers %s: none is named %s; which one should run the image?", strings.Join(names, ", "), svc)
 	}
 	c := &doc{root: yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{cs.Content[target]}}}
-	c.set("image", toNode(ref))
+	c.set("image", yamlnode.Encode(ref))
 	return nil
 }
 
@@ -302,7 +303,7 @@ func belongs(m manifest, svc string) bool {
 // its metadata, selector and pod template.
 func subenvCopy(src *yaml.Node, sub string) *yaml.Node {
 	d := &doc{root: *deepCopy(src)}
-	d.set("metadata.name", toNode(d.get("metadata.name").Value+"-"+sub))
+	d.set("metadata.name", yamlnode.Encode(d.get("metadata.name").Value+"-"+sub))
 	for _, p := range []string{"metadata.labels", "spec.selector.matchLabels", "spec.template.metadata.labels"} {
 		setKey(d, p, SubenvLabel, sub)
 	}
@@ -316,11 +317,11 @@ func setKey(d *doc, path, key, value string) {
 		d.set(path, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"})
 		m = d.get(path)
 	}
-	if v := field(m, key); v != nil {
-		*v = *toNode(value)
+	if v := yamlnode.Field(m, key); v != nil {
+		*v = *yamlnode.Encode(value)
 		return
 	}
-	m.Content = append(m.Content, toNode(key), toNode(value))
+	m.Content = append(m.Content, yamlnode.Encode(key), yamlnode.Encode(value))
 }
 
 func deepCopy(n *yaml.Node) *yaml.Node {
