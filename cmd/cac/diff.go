@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/cacproj/cac/pkg/forge"
 	"github.com/cacproj/cac/pkg/gitops"
 	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/review"
 )
 
@@ -152,8 +154,21 @@ func printReview(e env, format string, out *review.Outcome, maxParts int) error 
 func diffAffected(ctx context.Context, e env, bot *review.Bot, job review.AffectedJob, format string, maxParts int, exitCode bool) error {
 	out, err := bot.RunAffected(ctx, job)
 	changed := false
-	if out != nil {
+	if out != nil && format == "json" {
+		if perr := writeAffectedJSON(e, out); perr != nil {
+			return perr
+		}
 		for _, o := range out.Reviews {
+			changed = changed || o.Diff != nil && o.Diff.Changed()
+		}
+	} else if out != nil {
+		for i, o := range out.Reviews {
+			if format == "text" { // markdown names the service itself
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				fmt.Fprintf(e.stdout, "service %s\n\n", o.USN)
+			}
 			if perr := printReview(e, format, o, maxParts); perr != nil {
 				return perr
 			}
@@ -173,6 +188,31 @@ func diffAffected(ctx context.Context, e env, bot *review.Bot, job review.Affect
 		return cacerr.Wrap(cacerr.KindFindings, errQuiet)
 	}
 	return nil
+}
+
+// writeAffectedJSON writes cac diff --affected --format json: one document with every service.
+func writeAffectedJSON(e env, out *review.AffectedOutcome) error {
+	type service struct {
+		USN      string           `json:"usn"`
+		Changed  bool             `json:"changed"`
+		Base     review.Side      `json:"base"`
+		Head     review.Side      `json:"head"`
+		Diff     *diff.Result     `json:"diff,omitempty"`
+		Findings []report.Finding `json:"findings,omitempty"`
+	}
+	doc := struct {
+		Base     string        `json:"base"`
+		Head     string        `json:"head"`
+		Services []service     `json:"services"`
+		Skipped  []review.Skip `json:"skipped,omitempty"`
+	}{Base: out.Base, Head: out.Head, Services: []service{}, Skipped: out.Skipped}
+	for _, o := range out.Reviews {
+		doc.Services = append(doc.Services, service{USN: o.USN, Changed: o.Diff != nil && o.Diff.Changed(),
+			Base: o.Result.Base, Head: o.Result.Head, Diff: o.Diff, Findings: o.Findings})
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }
 
 func writeDiff(e env, format, usn string, r *diff.Result, maxParts int) error {

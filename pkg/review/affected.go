@@ -44,7 +44,8 @@ type AffectedOutcome struct {
 
 // Skip is an affected service that was not reviewed, and why.
 type Skip struct {
-	USN, Reason string
+	USN    string `json:"usn"`
+	Reason string `json:"reason"`
 }
 
 // RunAffected reviews a change of the config repo alone: it finds the services the change from
@@ -256,7 +257,7 @@ func affectedStatus(out *AffectedOutcome, errs []error) (forge.State, string) {
 	case len(errs) > failed:
 		return forge.StateError, "" // RunAffected describes the errors, their credentials redacted
 	case failed > 0:
-		state, desc = forge.StateFailure, fmt.Sprintf("%d affected services do not build", failed)
+		state, desc = forge.StateFailure, "the head does not build for "+count(failed, "service")
 	case len(parts) > 0:
 		state, desc = forge.StateSuccess, strings.Join(parts, "; ")
 	case out.Change != nil && len(out.Change.Services) == 0:
