@@ -507,7 +507,7 @@ func TestGitLabReportScripts(t *testing.T) {
 
 // TestConfigRepoTemplates checks templates/config-repo/: the GitHub workflow and the GitLab CI file
 // of a config repo name real commands, flags and CAC_* variables, publish a push since its
-// previous tip and preview a merge request with a dry run.
+// previous tip and comment a merge request's rendered diff per affected service.
 func TestConfigRepoTemplates(t *testing.T) {
 	read := func(name string, v any) {
 		data, err := os.ReadFile(filepath.Join(rootDir, "templates", "config-repo", name))
@@ -551,7 +551,7 @@ func TestConfigRepoTemplates(t *testing.T) {
 	vars("github-workflow.yml env", gh.Env)
 	for _, tc := range []struct{ job, cond, call, envVar, envValue string }{
 		{"publish", "github.event_name == 'push'", `cac publish --affected-since "$BEFORE"`, "BEFORE", "${{ github.event.before }}"},
-		{"preview", "github.event_name == 'pull_request'", `cac publish --dry-run --affected-since "$BASE_SHA"`, "BASE_SHA", "${{ github.event.pull_request.base.sha }}"},
+		{"review", "github.event_name == 'pull_request'", `cac diff --affected --post github`, "GITHUB_TOKEN", "${{ secrets.GITHUB_TOKEN }}"},
 	} {
 		j, ok := gh.Jobs[tc.job]
 		if !ok || j.If != tc.cond {
@@ -592,7 +592,7 @@ func TestConfigRepoTemplates(t *testing.T) {
 	}
 	for _, tc := range []struct{ job, rule, call string }{
 		{"cac-config-publish", "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", `cac publish --affected-since "$CI_COMMIT_BEFORE_SHA"`},
-		{"cac-config-preview", `$CI_PIPELINE_SOURCE == "merge_request_event"`, `cac publish --dry-run --affected-since "$CI_MERGE_REQUEST_DIFF_BASE_SHA"`},
+		{"cac-config-review", `$CI_PIPELINE_SOURCE == "merge_request_event"`, `cac diff --affected --post gitlab`},
 	} {
 		j, ok := jobs[tc.job]
 		if !ok {

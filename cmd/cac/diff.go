@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -10,13 +11,16 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/diff"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/gitops"
 	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/report"
 	"github.com/cacproj/cac/pkg/review"
 )
 
 func newDiffCmd(c *common, e env) *cobra.Command {
 	var base, codeRepo, post, targetURL string
-	var exitCode bool
+	var gitopsRepo, gitopsBranch, pathTemplate string
+	var exitCode, affectedOnly bool
 	var contextLines, maxParts int
 	var over forge.Target
 	cmd := &cobra.Command{
@@ -29,6 +33,11 @@ git objects, not from the working tree. Secret values show only as changed or un
 
 It works from either repo's pipeline: in the code repo, -C is the checkout; in the config repo,
 --code-repo names the code side and the config repo's branches are the base and head.
+
+--affected, in the config repo's merge request, needs no code side: it diffs every service the
+config change from base to head affects, each rendered with its code (the repo and dir
+_services.yaml names) at the commit it last published (cac-source.yaml in --gitops-repo), else at
+its code repo's default branch. --post keeps one comment per service and sets one status.
 
 --post keeps one comment per service on the merge request up to date (edited in place, split
 into parts when longer than the forge allows, never silently cut) and sets the commit status
@@ -43,7 +52,10 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
   cac diff --base main --config-repo ../config --usn user
 
   # in the config repo's merge request pipeline
-  cac diff --code-repo https://gitlab.example.com/shop/user.git --config-repo "$CI_REPOSITORY_URL" --usn user --post gitlab`,
+  cac diff --code-repo https://gitlab.example.com/shop/user.git --config-repo "$CI_REPOSITORY_URL" --usn user --post gitlab
+
+  # in the config repo's merge request: every affected service, at its published code
+  cac diff --affected --config-repo "$CI_PROJECT_URL.git" --gitops-repo https://gitlab.example.com/platform/gitops.git --post gitlab`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch c.format {
@@ -68,27 +80,18 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
 				Standard: func(context.Context) (pipeline.Validator, review.SecretFinder, error) { return std, std, nil },
 				Post:     review.PostOptions{MaxParts: maxParts, TargetURL: targetURL},
 			}
+			if affectedOnly {
+				if codeRepo != "" || c.usn != "" {
+					return cacerr.Usage("cac diff --affected finds the services itself, with their code repos from _services.yaml: drop --code-repo and --usn")
+				}
+				return diffAffected(cmd.Context(), e, bot, review.AffectedJob{Base: base, Head: c.branch, Target: target,
+					GitOps: gitops.SourcesOptions{RepoURL: gitopsRepo, Branch: gitopsBranch, PathTemplate: pathTemplate, Getenv: e.getenv}},
+					c.format, maxParts, exitCode)
+			}
 			out, err := bot.Run(cmd.Context(), review.Job{CodeDir: c.dir, CodeRepo: codeRepo, Base: base, Head: c.branch, Target: target})
 			res := out.Result
-			if res != nil && len(res.Findings) > 0 {
-				format := c.format
-				if format == "markdown" {
-					format = "text"
-				}
-				if perr := printFindings(e, format, "cac diff", res.Findings); perr != nil {
-					return perr
-				}
-			}
-			if res != nil && res.Diff != nil {
-				if err := writeDiff(e, c.format, c.usn, res.Diff, maxParts); err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stderr, "diff %s: base %s (code %s, config %s) → head %s (code %s, config %s): %s\n", serviceName(c.usn),
-					res.Base.Name, short(res.Base.CodeCommit), res.Base.ConfigBranch, res.Head.Name, short(res.Head.CodeCommit), res.Head.ConfigBranch, res.Diff.Summary())
-			}
-			if up := out.Posted; up != nil {
-				fmt.Fprintf(e.stderr, "posted to %s: %d created, %d updated, %d unchanged, %d deleted comments\n",
-					target.Kind, len(up.Created), len(up.Updated), len(up.Unchanged), len(up.Deleted))
+			if perr := printReview(e, c.format, out, maxParts); perr != nil {
+				return perr
 			}
 			if err != nil {
 				return err
@@ -104,6 +107,10 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
 	fl.StringVar(&codeRepo, "code-repo", "", "the code repo `URL`, when running in the config repo's pipeline")
 	fl.StringVar(&post, "post", "", "post the diff on the merge request: github, gitlab or auto")
 	fl.BoolVar(&exitCode, "exit-code", false, "exit 1 when the rendered config changed")
+	fl.BoolVar(&affectedOnly, "affected", false, "in the config repo's pipeline: diff every service the config change from base to head affects, at its published code")
+	fl.StringVar(&gitopsRepo, "gitops-repo", "", "with --affected: the GitOps repo `URL` whose cac-source.yaml gives each service's code commit (default: the code repo's default branch)")
+	fl.StringVar(&gitopsBranch, "gitops-branch", "", "with --affected: the GitOps repo's branch (default: its default branch)")
+	fl.StringVar(&pathTemplate, "path-template", "envs/{region}/{usn}", "with --affected: where a service's files are in the GitOps repo")
 	fl.IntVar(&contextLines, "context", 3, "lines of context around each change")
 	fl.IntVar(&maxParts, "max-parts", 10, "most comment parts a long diff is split into")
 	fl.StringVar(&over.Repo, "repo", "", "GitHub repository owner/name (default: GITHUB_REPOSITORY)")
@@ -114,6 +121,98 @@ anything changed; --exit-code makes a change exit 1, like git diff.`,
 	fl.StringVar(&targetURL, "target-url", "", "link of the commit status, e.g. the CI job URL")
 	aliasFlag(cmd, e, "api-url", "forge-api-url")
 	return cmd
+}
+
+// printReview prints one service's review: the head's findings when it does not build, else its
+// diff, and what was posted.
+func printReview(e env, format string, out *review.Outcome, maxParts int) error {
+	res := out.Result
+	if res != nil && len(res.Findings) > 0 {
+		f := format
+		if f == "markdown" {
+			f = "text"
+		}
+		if err := printFindings(e, f, "cac diff", res.Findings); err != nil {
+			return err
+		}
+	}
+	if res != nil && res.Diff != nil {
+		if err := writeDiff(e, format, out.USN, res.Diff, maxParts); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "diff %s: base %s (code %s, config %s) → head %s (code %s, config %s): %s\n", serviceName(out.USN),
+			res.Base.Name, short(res.Base.CodeCommit), res.Base.ConfigBranch, res.Head.Name, short(res.Head.CodeCommit), res.Head.ConfigBranch, res.Diff.Summary())
+	}
+	if up := out.Posted; up != nil {
+		fmt.Fprintf(e.stderr, "posted to %s: %d created, %d updated, %d unchanged, %d deleted comments\n",
+			out.Target.Kind, len(up.Created), len(up.Updated), len(up.Unchanged), len(up.Deleted))
+	}
+	return nil
+}
+
+// diffAffected is cac diff --affected: the review of every service a config change affects.
+func diffAffected(ctx context.Context, e env, bot *review.Bot, job review.AffectedJob, format string, maxParts int, exitCode bool) error {
+	out, err := bot.RunAffected(ctx, job)
+	changed := false
+	if out != nil && format == "json" {
+		if perr := writeAffectedJSON(e, out); perr != nil {
+			return perr
+		}
+		for _, o := range out.Reviews {
+			changed = changed || o.Diff != nil && o.Diff.Changed()
+		}
+	} else if out != nil {
+		for i, o := range out.Reviews {
+			if format == "text" { // markdown names the service itself
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				fmt.Fprintf(e.stdout, "service %s\n\n", o.USN)
+			}
+			if perr := printReview(e, format, o, maxParts); perr != nil {
+				return perr
+			}
+			changed = changed || o.Diff != nil && o.Diff.Changed()
+		}
+		for _, s := range out.Skipped {
+			fmt.Fprintf(e.stderr, "%s: not reviewed: %s\n", s.USN, s.Reason)
+		}
+		if out.Statused {
+			fmt.Fprintf(e.stderr, "status %s set on %s\n", review.StatusContext, short(job.Target.SHA))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if exitCode && changed {
+		return cacerr.Wrap(cacerr.KindFindings, errQuiet)
+	}
+	return nil
+}
+
+// writeAffectedJSON writes cac diff --affected --format json: one document with every service.
+func writeAffectedJSON(e env, out *review.AffectedOutcome) error {
+	type service struct {
+		USN      string           `json:"usn"`
+		Changed  bool             `json:"changed"`
+		Base     review.Side      `json:"base"`
+		Head     review.Side      `json:"head"`
+		Diff     *diff.Result     `json:"diff,omitempty"`
+		Findings []report.Finding `json:"findings,omitempty"`
+	}
+	doc := struct {
+		Base     string        `json:"base"`
+		Head     string        `json:"head"`
+		Services []service     `json:"services"`
+		Skipped  []review.Skip `json:"skipped,omitempty"`
+	}{Base: out.Base, Head: out.Head, Services: []service{}, Skipped: out.Skipped}
+	for _, o := range out.Reviews {
+		doc.Services = append(doc.Services, service{USN: o.USN, Changed: o.Diff != nil && o.Diff.Changed(),
+			Base: o.Result.Base, Head: o.Result.Head, Diff: o.Diff, Findings: o.Findings})
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }
 
 func writeDiff(e env, format, usn string, r *diff.Result, maxParts int) error {

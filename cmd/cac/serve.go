@@ -12,6 +12,8 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/forge"
+	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/pipeline"
 	"github.com/cacproj/cac/pkg/review"
 	"github.com/cacproj/cac/pkg/serve"
@@ -26,6 +28,7 @@ type serveFlags struct {
 	runTimeout time.Duration
 	grace      time.Duration
 	maxParts   int
+	gitopsRepo string
 }
 
 func newServeCmd(c *common, e env) *cobra.Command {
@@ -52,7 +55,12 @@ replaces any run waiting. A repeated delivery id is ignored. On SIGTERM the serv
 deliveries and waits up to --shutdown-grace for the runs in progress.
 
 The config repo and USN come from the code repo's .cac.yaml (config-repo, usn) at the head, else
-from --config-repo and --usn; --standard and --registry apply to every repo.`,
+from --config-repo and --usn; --standard and --registry apply to every repo.
+
+A merge request of the config repo itself (its repository is --config-repo) is reviewed as
+cac diff --affected --post does: one comment per service the change affects, each rendered with
+its code at the commit it last published to --gitops-repo (else its code repo's default branch),
+and one cac/diff status.`,
 		Example: `  CAC_WEBHOOK_SECRET=... GITHUB_TOKEN=... cac serve --listen :8080
   CAC_GITLAB_WEBHOOK_TOKEN=... GITLAB_TOKEN=... cac serve --gitlab-api-url https://gitlab.example.com/api/v4`,
 		Args: cobra.NoArgs,
@@ -81,6 +89,7 @@ from --config-repo and --usn; --standard and --registry apply to every repo.`,
 	fl.DurationVar(&sf.runTimeout, "run-timeout", 15*time.Minute, "longest a run may take")
 	fl.DurationVar(&sf.grace, "shutdown-grace", 2*time.Minute, "how long a shutdown waits for runs in progress")
 	fl.IntVar(&sf.maxParts, "max-parts", 10, "most comment parts a long diff is split into")
+	fl.StringVar(&sf.gitopsRepo, "gitops-repo", "", "the GitOps repo `URL` whose cac-source.yaml gives, for a config repo's merge request, each service's code commit")
 	return cmd
 }
 
@@ -120,6 +129,14 @@ func newServeServer(ctx context.Context, root *cobra.Command, c *common, e env, 
 			Fetch: configrepo.Options{Budget: budgetOption(cc.fetchBudget)},
 			Post:  review.PostOptions{MaxParts: sf.maxParts},
 			Log:   log.With("mr", job.Key(), "sha", job.HeadSHA),
+		}
+		if cc.configRepo != "" && gitremote.SameRepo(job.BaseCloneURL, cc.configRepo) {
+			// the config repo's own merge request: the services its change affects
+			bot.SettingsKeys, bot.Scan = nil, false
+			t.SHA = job.HeadSHA
+			_, err := bot.RunAffected(ctx, review.AffectedJob{Base: job.BaseBranch, Head: job.HeadBranch, Target: t,
+				GitOps: gitops.SourcesOptions{RepoURL: sf.gitopsRepo, Getenv: getenv}})
+			return err
 		}
 		// Base and head code come from the clone URLs at the two branches; the base from the
 		// base repository, for a pull request from a fork.

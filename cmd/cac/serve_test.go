@@ -311,3 +311,76 @@ func TestServeGitLab(t *testing.T) {
 		t.Errorf("statuses %q", statuses)
 	}
 }
+
+// TestServeConfigRepo: a pull request of the config repo itself (its repository is --config-repo)
+// is reviewed as cac diff --affected --post: one comment for the one service its change affects,
+// rendered with that service's code from _services.yaml, and one status on the head commit.
+func TestServeConfigRepo(t *testing.T) {
+	gitRoot := t.TempDir()
+	srv, err := gitserver.Start(gitRoot, gitserver.Options{Token: "ghs_T0KEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	gitfixture.Bare(t, gitRoot, "user", map[string]map[string]string{"main": {"CacRegion_app.ini": "host=^cac<<db.ip>>\n"}}, "main")
+	gitfixture.Bare(t, gitRoot, "order", map[string]map[string]string{"main": {"CacRegion_app.ini": "size=^cac<<size>>\n"}}, "main")
+	services := "services:\n  user: {repo: " + srv.RepoURL("user.git") + "}\n  order: {repo: " + srv.RepoURL("order.git") + "}\n"
+	cfg := gitfixture.Bare(t, gitRoot, "cfg", map[string]map[string]string{"main": {
+		"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.1}\n", "order/sg.yaml": "size: 1\n",
+	}}, "main")
+	gitfixture.Commit(t, cfg, "mr", map[string]string{"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.9}\n", "order/sg.yaml": "size: 1\n"}, "move the db")
+	head := "0123456789abcdef0123456789abcdef01234567"
+
+	gh := &fakeGitHub{token: "ghs_T0KEN", comments: map[int64]string{}}
+	api := httptest.NewServer(gh)
+	defer api.Close()
+	vars := map[string]string{"CAC_WEBHOOK_SECRET": "hook-secret", "GITHUB_TOKEN": "ghs_T0KEN"}
+	var stderr bytes.Buffer
+	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	c := &common{configRepo: srv.RepoURL("cfg"), standard: filepath.Join(t.TempDir(), "none.yaml")}
+	if err := os.WriteFile(c.standard, []byte("$any: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	body, _ := json.Marshal(map[string]any{
+		"action": "opened", "number": 3, "repository": map[string]any{"full_name": "acme/config"},
+		"pull_request": map[string]any{"number": 3,
+			"head": map[string]any{"sha": head, "ref": "mr", "repo": map[string]any{"clone_url": srv.RepoURL("cfg.git")}},
+			"base": map[string]any{"ref": "main", "repo": map[string]any{"clone_url": srv.RepoURL("cfg.git")}}},
+	})
+	mac := hmac.New(sha256.New, []byte("hook-secret"))
+	mac.Write(body)
+	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-GitHub-Delivery", "c1")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("delivery: %s", resp.Status)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	if len(gh.comments) != 1 || !strings.HasPrefix(gh.comments[1], "<!-- cac-diff:user part 1 -->") ||
+		!strings.Contains(gh.comments[1], "-host=10.0.0.1") || !strings.Contains(gh.comments[1], "+host=10.0.0.9") {
+		t.Errorf("comments: %v\ncac serve's log:\n%s", gh.comments, stderr.String())
+	}
+	if want := head + " cac/diff success: user: 1 file changed in 1 region (+1 −1)"; len(gh.statuses) != 1 || gh.statuses[0] != want {
+		t.Errorf("statuses %q, want %q", gh.statuses, want)
+	}
+	if len(gh.unexpected) > 0 {
+		t.Errorf("unexpected requests: %v", gh.unexpected)
+	}
+}

@@ -13,12 +13,15 @@ package affected
 import (
 	"context"
 	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -40,6 +43,9 @@ type Options struct {
 	// Since is the commit the change starts from (a full or abbreviated hash, or a revision of the
 	// branch such as HEAD~1): CI's previous tip of the branch, or the merge request's base.
 	Since string
+	// SinceBranch, instead of Since, starts the change at the tip of this branch (a merge
+	// request's target branch), fetched besides Branch.
+	SinceBranch string
 	// Head is the commit the change ends at (default: the tip of Branch).
 	Head   string
 	Getenv func(string) string
@@ -67,7 +73,7 @@ func (c *Change) USNs() []string { return slices.Sorted(maps.Keys(c.Services)) }
 // Analyze clones the config repo's branch (its objects only, in memory) and compares the trees of
 // Since and Head.
 func Analyze(ctx context.Context, o Options) (*Change, error) {
-	if o.Since == "" {
+	if o.Since == "" && o.SinceBranch == "" {
 		return nil, cacerr.Usage("no commit to compare with: set --affected-since")
 	}
 	rem, err := gitremote.Open(gitremote.ConfigRepo, o.ConfigRepo, gitremote.Options{Getenv: o.Getenv})
@@ -92,7 +98,18 @@ func Analyze(ctx context.Context, o Options) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldC, err := commit(repo, rem, o.Since)
+	since := o.Since
+	switch {
+	case o.SinceBranch == branch:
+		since = plumbing.NewBranchReferenceName(branch).String()
+	case o.SinceBranch != "":
+		since = "refs/remotes/origin/" + o.SinceBranch
+		spec := config.RefSpec("+" + plumbing.NewBranchReferenceName(o.SinceBranch).String() + ":" + since)
+		if err := rem.Fetch(ctx, repo, gitremote.FetchOptions{RefSpecs: []config.RefSpec{spec}}); err != nil {
+			return nil, err
+		}
+	}
+	oldC, err := commit(repo, rem, since)
 	if err != nil {
 		return nil, err
 	}
@@ -224,4 +241,22 @@ func services(st storer.EncodedObjectStorer, c *object.Commit) (map[string]pipel
 		return nil, cacerr.Usage("read commit %s: %w", c.Hash, err)
 	}
 	return pipeline.ReadServices(fsys)
+}
+
+// CodeDir is the service's folder in a checkout of its code repo (root): dir, the folder
+// _services.yaml names (which must exist), else the folder named like the service, else (a repo
+// of its own) the root.
+func CodeDir(root, usn, dir string) (string, error) {
+	name := dir
+	if name == "" {
+		name = usn
+	}
+	p := filepath.Join(root, filepath.FromSlash(name))
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		return p, nil
+	}
+	if dir != "" {
+		return "", cacerr.Usage("service %s: no folder %s/ in its code repo (dir in the config repo's _services.yaml)", usn, dir)
+	}
+	return root, nil
 }

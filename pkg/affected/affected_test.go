@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
 )
@@ -53,6 +56,32 @@ func TestAnalyze(t *testing.T) {
 		if ch.Branch != "main" || ch.Since != before.String() || len(ch.Head) != 40 {
 			t.Errorf("change %+v", ch)
 		}
+	}
+	// a merge request: from the tip of its target branch to the tip of its source branch
+	repo, err := git.PlainOpen(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip, err := repo.Reference(plumbing.NewBranchReferenceName("main"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("mr"), tip.Hash())); err != nil {
+		t.Fatal(err)
+	}
+	gitfixture.Commit(t, bare, "mr", map[string]string{"cart/eu.yml": "a: 4\n"}, "mr change")
+	for _, since := range []string{"main", "mr"} {
+		ch, err := Analyze(context.Background(), Options{ConfigRepo: srv.RepoURL("cfg"), Branch: "mr", SinceBranch: since})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"main": "map[cart:[eu]]", "mr": "map[]"}[since]
+		if got := fmt.Sprint(ch.Services); got != want || ch.Since == ch.Head && since == "main" {
+			t.Errorf("merge request from %s: got %s, want %s (since %s, head %s)", since, got, want, ch.Since, ch.Head)
+		}
+	}
+	if _, err := Analyze(context.Background(), Options{ConfigRepo: srv.RepoURL("cfg"), Branch: "mr", SinceBranch: "gone"}); err == nil {
+		t.Error("an unknown target branch: no error")
 	}
 	if _, err := Analyze(context.Background(), Options{ConfigRepo: srv.RepoURL("cfg"), Since: "0123456789abcdef0123456789abcdef01234567"}); err == nil {
 		t.Error("an unknown commit: no error")

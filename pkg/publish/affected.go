@@ -139,7 +139,7 @@ func RunAffected(ctx context.Context, o AffectedOptions) (*AffectedResult, error
 			if err := gitremote.WriteCommit(repo, commit, dir); err != nil {
 				return res, cacerr.Wrap(cacerr.KindUsage, fmt.Errorf("service %s: code repo %s: %w", usn, gitremote.Redact(code.Repo), err))
 			}
-			cd, err := codeDir(dir, usn, code.Dir)
+			cd, err := affected.CodeDir(dir, usn, code.Dir)
 			if err != nil {
 				return res, err
 			}
@@ -158,23 +158,6 @@ func RunAffected(ctx context.Context, o AffectedOptions) (*AffectedResult, error
 		}
 	}
 	return res, nil
-}
-
-// codeDir is the service's folder in a checkout of its code repo: dir (which must exist), else the
-// folder named like the service, else (a repo of its own) the root.
-func codeDir(root, usn, dir string) (string, error) {
-	name := dir
-	if name == "" {
-		name = usn
-	}
-	p := filepath.Join(root, filepath.FromSlash(name))
-	if st, err := os.Stat(p); err == nil && st.IsDir() {
-		return p, nil
-	}
-	if dir != "" {
-		return "", cacerr.Usage("service %s: no folder %s/ in its code repo (dir in the config repo's _services.yaml)", usn, dir)
-	}
-	return root, nil
 }
 
 func short(s string) string {

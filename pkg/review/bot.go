@@ -26,7 +26,9 @@ type Job struct {
 	// CodeRepo is the code repo's URL when the code is remote (the config repo's pipeline, the
 	// webhook server); BaseCodeRepo is the base's, when it differs (a pull request from a fork).
 	CodeRepo, BaseCodeRepo string
-	Base, Head             string // branches; defaults as in Options
+	// Code, instead, fixes the code of both sides (Options.Code): the config repo's merge request.
+	Code       *CodeAt
+	Base, Head string // branches; defaults as in Options
 	// HeadSHA is the head commit the event named. The branch's tip is what is reviewed: events
 	// may arrive out of order, and an older one must not leave a newer head unreviewed.
 	HeadSHA string
@@ -93,7 +95,7 @@ func (b *Bot) Run(ctx context.Context, job Job) (*Outcome, error) {
 	if err != nil && (out.Result == nil || len(out.Findings) == 0) {
 		// Failed before there was anything to post: say so on the merge request, unless a newer
 		// run took over (cancelled) or there is no commit to put the status on.
-		if f != nil && ctx.Err() == nil && out.Target.SHA != "" {
+		if f != nil && ctx.Err() == nil && out.Target.SHA != "" && !b.Post.NoStatus {
 			desc := errorDescription(err, b.getenv(), []string{job.CodeRepo, job.BaseCodeRepo, out.configRepo}, out.Target.Token)
 			if serr := f.SetStatus(ctx, out.Target.SHA, forge.StateError, StatusContext, desc, b.Post.TargetURL); serr != nil {
 				log.Warn("could not set the error status", "err", serr)
@@ -179,7 +181,7 @@ func (b *Bot) review(ctx context.Context, job Job, log *slog.Logger) (*Outcome, 
 		}
 	}
 	res, err := Run(ctx, Options{
-		CodeDir: codeDir, CodeRepo: job.CodeRepo, BaseCodeRepo: job.BaseCodeRepo, ConfigRepo: out.configRepo, USN: out.USN,
+		CodeDir: codeDir, CodeRepo: job.CodeRepo, BaseCodeRepo: job.BaseCodeRepo, Code: job.Code, ConfigRepo: out.configRepo, USN: out.USN,
 		Base: job.Base, Head: job.Head, Regions: b.Regions, Validator: validator, Secrets: secrets,
 		Fetch: b.Fetch, Getenv: b.Getenv, Stderr: b.Stderr, Context: b.Context,
 	})

@@ -20,6 +20,8 @@ type PostOptions struct {
 	Limit     int    // characters per comment part (default: the forge's MaxCommentChars)
 	MaxParts  int    // default 10
 	TargetURL string // link of the status (the CI job)
+	// NoStatus leaves the commit status to the caller (Bot.RunAffected sets one for all services).
+	NoStatus bool
 }
 
 // Post keeps one comment per service up to date on the merge request (split into parts when it is
@@ -52,7 +54,7 @@ func Post(ctx context.Context, f forge.Forge, t forge.Target, res *Result, opt P
 	if err != nil {
 		return up, err
 	}
-	if t.SHA != "" {
+	if t.SHA != "" && !opt.NoStatus {
 		if err := f.SetStatus(ctx, t.SHA, state, StatusContext, desc, opt.TargetURL); err != nil {
 			return up, err
 		}

@@ -46,17 +46,25 @@ type Options struct {
 	// BaseCodeRepo, with CodeRepo, is where the base's code is when it is not in CodeRepo (a pull
 	// request from a fork: CodeRepo is the fork, BaseCodeRepo the upstream repo).
 	BaseCodeRepo string
-	ConfigRepo   string
-	USN          string
-	Base         string   // target branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)
-	Head         string   // source branch (default: --branch, CI variables, else the checkout, as for build)
-	Regions      []string // only these regions in the diff (default: all)
-	Validator    pipeline.Validator
-	Secrets      SecretFinder
-	Fetch        configrepo.Options
-	Getenv       func(string) string
-	Stderr       io.Writer
-	Context      int // diff context lines
+	// Code, instead of CodeDir or CodeRepo, is the code of both sides: a change of the config
+	// repo alone is rendered with the service's code as it stands (docs/design.md §5).
+	Code       *CodeAt
+	ConfigRepo string
+	USN        string
+	Base       string   // target branch (default: GITHUB_BASE_REF, CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else the default branch)
+	Head       string   // source branch (default: --branch, CI variables, else the checkout, as for build)
+	Regions    []string // only these regions in the diff (default: all)
+	Validator  pipeline.Validator
+	Secrets    SecretFinder
+	Fetch      configrepo.Options
+	Getenv     func(string) string
+	Stderr     io.Writer
+	Context    int // diff context lines
+}
+
+// CodeAt is a service's code at one commit: Dir holds its files (the service's folder).
+type CodeAt struct {
+	Dir, Commit string
 }
 
 // Side tells where one side's rendered config came from.
@@ -100,7 +108,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}
 	head, headRev := opt.Head, opt.Head // with --code-repo, the code is fetched at the head's branch
-	if opt.CodeRepo == "" {
+	if opt.CodeRepo == "" && opt.Code == nil {
 		b, _, err := configrepo.ResolveBranch(opt.Head, opt.Getenv, opt.CodeDir)
 		if err != nil {
 			return nil, cacerr.Wrap(cacerr.KindUsage, err)
@@ -217,9 +225,16 @@ func renderSide(ctx context.Context, opt Options, branch, rev string) (diff.Tree
 	return res.Tree.Contents(), secrets, res.Values, side, nil
 }
 
-// checkoutTemplates writes the CacRegion_ templates of the code at rev into dir. With a remote code
+// checkoutTemplates writes the CacRegion_ templates of the code at rev into dir (Options.Code:
+// links dir to it, whatever rev). With a remote code
 // repo, or a revision the local repo lacks, the code repo is fetched (same-named branch, fallback).
 func checkoutTemplates(ctx context.Context, opt Options, rev, dir string) (string, func(), error) {
+	if opt.Code != nil {
+		if err := os.Symlink(opt.Code.Dir, dir); err != nil {
+			return "", nil, cacerr.Usage("code checkout: %w", err)
+		}
+		return opt.Code.Commit, nil, nil
+	}
 	if opt.CodeRepo != "" {
 		return fetchCode(ctx, opt, opt.CodeRepo, rev, dir)
 	}
