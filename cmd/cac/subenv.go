@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitops"
 	"github.com/cacproj/cac/pkg/gitremote"
@@ -66,7 +67,7 @@ func (t *subenvTarget) apply(ctx context.Context, e env, message string, edit fu
 		if err != nil {
 			return subenv.Changes{}, "", cacerr.Usage("read regions file: %w", err)
 		}
-		if g.Argo.Regions, err = gitops.ParseRegions(t.regionsFile, data); err != nil {
+		if g.Argo.Regions, err = argocd.ParseRegions(t.regionsFile, data); err != nil {
 			return subenv.Changes{}, "", err
 		}
 		g.Argo.Namespace = t.argoNS

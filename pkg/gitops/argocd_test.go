@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/cacerr"
 )
 
@@ -121,7 +122,7 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 
 // decodeApplication checks data against Argo CD's Application schema, then decodes it (unknown fields
 // rejected) for the assertions.
-func decodeApplication(t *testing.T, schema map[string]any, data []byte) *application {
+func decodeApplication(t *testing.T, schema map[string]any, data []byte) *argocd.Application {
 	t.Helper()
 	var m map[string]any
 	if err := yaml.Unmarshal(data, &m); err != nil {
@@ -136,7 +137,7 @@ func decodeApplication(t *testing.T, schema map[string]any, data []byte) *applic
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.DisallowUnknownFields()
-	var app application
+	var app argocd.Application
 	if err := dec.Decode(&app); err != nil {
 		t.Fatal(err)
 	}
@@ -151,18 +152,18 @@ func TestArgoApplications(t *testing.T) {
 order: [[mysql-proxy], [user, cart], [web]]
 `)
 	schema := applicationSchema(t)
-	regions, err := LoadRegions(regionsFile)
+	regions, err := argocd.LoadRegions(regionsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})
 	for _, tc := range []struct {
 		usn  string
-		argo ArgoOptions
+		argo argocd.Options
 	}{
-		{"user", ArgoOptions{Regions: regions, RepoURL: "https://git.example.com/org/gitops.git"}},
-		{"web", ArgoOptions{Regions: regions, ManualSync: true, Namespace: "cd"}},
-		{"other", ArgoOptions{Regions: regions, NoPrune: true, NoSelfHeal: true}},
+		{"user", argocd.Options{Regions: regions, RepoURL: "https://git.example.com/org/gitops.git"}},
+		{"web", argocd.Options{Regions: regions, ManualSync: true, Namespace: "cd"}},
+		{"other", argocd.Options{Regions: regions, NoPrune: true, NoSelfHeal: true}},
 	} {
 		o := g.options(tc.usn, buildOutput(t, map[string]map[string]string{"sg-prod": serviceFiles(tc.usn, "1"), "us-prod": serviceFiles(tc.usn, "1")}))
 		o.Argo = tc.argo
@@ -220,52 +221,25 @@ func TestBootstrapTemplate(t *testing.T) {
 	}
 }
 
-func TestLoadRegionsErrors(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "_regions.yaml")
-	writeFile(t, path, `regions:
-  sg-prod:
-    cluster: https://10.0.0.1:6443
-    namespace: Shop_NS
-    projekt: prod
-  us-prod:
-    namespace: shop
-  bad name!: {cluster: x, namespace: y}
-order:
-  - [db]
-  - [api, db]
-  - web
-extra: 1
-`)
-	_, err := LoadRegions(path)
-	if !cacerr.Is(err, cacerr.KindFindings) {
-		t.Fatalf("err = %v", err)
-	}
-	golden(t, strings.ReplaceAll(err.Error(), filepath.ToSlash(path), "_regions.yaml")+"\n")
-	if _, err := LoadRegions(filepath.Join(dir, "missing.yaml")); !cacerr.Is(err, cacerr.KindUsage) {
-		t.Fatalf("missing file: %v", err)
-	}
-}
-
 // Without _regions.yaml every Application targets the in-cluster API server, in the service's
 // namespace (or DestNamespace), and says so once; with it, the region's destination. No
 // Application ever holds the push credentials: source.repoURL is the push URL without them, or
 // --argocd-repo-url.
 func TestPublishApplicationsWithAndWithoutRegions(t *testing.T) {
-	regions, err := ParseRegions("_regions.yaml", []byte("regions:\n  eu: {cluster: https://10.0.0.1:6443, namespace: shop, project: prod}\n  us: {cluster: us-cluster, namespace: shop}\n"))
+	regions, err := argocd.ParseRegions("_regions.yaml", []byte("regions:\n  eu: {cluster: https://10.0.0.1:6443, namespace: shop, project: prod}\n  us: {cluster: us-cluster, namespace: shop}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name             string
-		argo             ArgoOptions
+		argo             argocd.Options
 		server, ns, repo string // want for region eu; repo "" = the push URL without credentials
 		notice           bool
 	}{
-		{"no regions file", ArgoOptions{}, InCluster, "user", "", true},
-		{"no regions file, namespace", ArgoOptions{DestNamespace: "team-a"}, InCluster, "team-a", "", true},
-		{"regions file", ArgoOptions{Regions: regions}, "https://10.0.0.1:6443", "shop", "", false},
-		{"argocd repo url", ArgoOptions{RepoURL: "https://git.example.com/platform/gitops.git"}, InCluster, "user", "https://git.example.com/platform/gitops.git", true},
+		{"no regions file", argocd.Options{}, argocd.InCluster, "user", "", true},
+		{"no regions file, namespace", argocd.Options{DestNamespace: "team-a"}, argocd.InCluster, "team-a", "", true},
+		{"regions file", argocd.Options{Regions: regions}, "https://10.0.0.1:6443", "shop", "", false},
+		{"argocd repo url", argocd.Options{RepoURL: "https://git.example.com/platform/gitops.git"}, argocd.InCluster, "user", "https://git.example.com/platform/gitops.git", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGitopsRepo(t, map[string]string{"README.md": "x\n"})

@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/pipeline"
@@ -60,7 +61,7 @@ type Options struct {
 	Retries       int       // pushes retried after the first (default 8)
 	Backoff       time.Duration
 	Stderr        io.Writer // progress and retry notes (default: discarded)
-	Argo          ArgoOptions
+	Argo          argocd.Options
 	// PR, when set, pushes a branch cac/<usn>/<short-sha> and opens a pull request to Branch instead
 	// of pushing to Branch.
 	PR PROpener
@@ -133,7 +134,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.Argo.Regions == nil {
-		fmt.Fprintf(o.Stderr, "no _regions.yaml: Applications target the in-cluster API server, namespace %s\n", o.Argo.destNamespace(o.USN))
+		fmt.Fprintf(o.Stderr, "no _regions.yaml: Applications target the in-cluster API server, namespace %s\n", o.Argo.DestinationNamespace(o.USN))
 	}
 	p := &publisher{o: o, rem: rem, report: out.Report, plans: plans}
 	var res *Result
@@ -168,8 +169,8 @@ func (o *Options) defaults() error {
 	if !strings.Contains(o.PathTemplate, "{usn}") || !strings.Contains(o.PathTemplate, "{region}") {
 		return cacerr.Usage("path template %q must contain {region} and {usn}, so each service owns its own path", o.PathTemplate)
 	}
-	if ns := o.Argo.DestNamespace; ns != "" && (!dnsLabel.MatchString(ns) || len(ns) > 63) {
-		return cacerr.Usage("namespace %q is not a valid Kubernetes namespace (lower-case letters, digits and '-', at most 63)", ns)
+	if err := o.Argo.Check(); err != nil {
+		return err
 	}
 	if o.ManifestsDir == "" {
 		o.ManifestsDir = "deploy"
@@ -351,7 +352,7 @@ func (p *publisher) edit(st storer.EncodedObjectStorer, base *object.Tree, branc
 			}
 			e.file(dir+"/"+name, h)
 		}
-		app, err := o.Argo.applicationYAML(o.USN, plan.region, dir, o.RepoURL, branch)
+		app, err := o.Argo.Render(o.USN, plan.region, dir, o.RepoURL, branch)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/pipeline"
 )
@@ -315,7 +316,7 @@ func testPublishConcurrent(t *testing.T, cache string) {
 			for name, c := range p.files {
 				want["envs/"+region+"/"+usn+"/"+name] = string(c)
 			}
-			app, err := ArgoOptions{}.applicationYAML(usn, region, "envs/"+region+"/"+usn, g.url, "main")
+			app, err := argocd.Options{}.Render(usn, region, "envs/"+region+"/"+usn, g.url, "main")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -157,7 +156,7 @@ func planRegion(tree pipeline.Tree, region, usn, manifestsDir string, secrets []
 		sort.Strings(secretFiles)
 		p.secret = &secretPlan{usn: usn, files: secretFiles, data: secret}
 		kust["generators"] = []string{fileKSOPS}
-		ksops, err := jsonToYAML(map[string]any{
+		ksops, err := yamlnode.FromJSON(map[string]any{
 			"apiVersion": "viaduct.ai/v1",
 			"kind":       "ksops",
 			"metadata": map[string]any{
@@ -171,7 +170,7 @@ func planRegion(tree pipeline.Tree, region, usn, manifestsDir string, secrets []
 		}
 		p.files[fileKSOPS] = ksops
 	}
-	k, err := jsonToYAML(kust)
+	k, err := yamlnode.FromJSON(kust)
 	if err != nil {
 		return nil, err
 	}
@@ -418,29 +417,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-// jsonToYAML writes v (through its JSON form, so field names and order follow the json tags) as
-// block-style YAML.
-func jsonToYAML(v any) ([]byte, error) {
-	j, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(j, &n); err != nil {
-		return nil, err
-	}
-	var plain func(*yaml.Node)
-	plain = func(n *yaml.Node) {
-		n.Style = 0
-		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "\n") {
-			n.Style = yaml.LiteralStyle
-		}
-		for _, c := range n.Content {
-			plain(c)
-		}
-	}
-	plain(&n)
-	return yamlnode.Marshal(&n)
 }

@@ -301,9 +301,3 @@ func (r treeReader) Files(dir string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
-
-// Application renders an Argo CD Application named <name>-<region> that syncs appPath of the GitOps
-// repo at branch into region's destination of _regions.yaml.
-func (o ArgoOptions) Application(name, region, appPath, repoURL, branch string) ([]byte, error) {
-	return o.applicationYAML(name, region, appPath, gitremote.Redact(repoURL), branch)
-}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/configrepo"
 	"github.com/cacproj/cac/pkg/envs"
 	"github.com/cacproj/cac/pkg/forge"
@@ -111,7 +112,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		}
 	}
 	if data, ok := res.ConfigFiles[RegionsFile]; ok {
-		if o.Argo.Regions, err = gitops.ParseRegions(RegionsFile, data); err != nil {
+		if o.Argo.Regions, err = argocd.ParseRegions(RegionsFile, data); err != nil {
 			return out, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/gitops"
 )
 
@@ -21,7 +22,7 @@ type GitOps struct {
 	gitops.UpdateOptions
 	// Argo, when it has Regions, adds one Argo CD Application per base region that syncs
 	// subenv/<base> (all its sub-environments and route tables), removed with the last of them.
-	Argo gitops.ArgoOptions
+	Argo argocd.Options
 }
 
 // Commit runs edit on the tip of the GitOps repo (again on the new tip when another pipeline moved
@@ -74,7 +75,7 @@ func (g GitOps) applications(tip Reader, c Changes) (Changes, error) {
 		if branch == "" {
 			branch = "HEAD"
 		}
-		app, err := g.Argo.Application(appName, base, path.Join(GitOpsRoot, base), g.RepoURL, branch)
+		app, err := g.Argo.Render(appName, base, path.Join(GitOpsRoot, base), g.RepoURL, branch)
 		if err != nil {
 			return Changes{}, err
 		}

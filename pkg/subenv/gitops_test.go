@@ -12,6 +12,7 @@ import (
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/gitops"
 )
 
@@ -25,12 +26,12 @@ func gitopsRepo(t *testing.T) (GitOps, func(t *testing.T) Reader) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	regions, err := gitops.ParseRegions("_regions.yaml", []byte("regions:\n  sg: {cluster: https://10.0.0.1:6443, namespace: shop}\n"))
+	regions, err := argocd.ParseRegions("_regions.yaml", []byte("regions:\n  sg: {cluster: https://10.0.0.1:6443, namespace: shop}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := GitOps{UpdateOptions: gitops.UpdateOptions{RepoURL: srv.RepoURL("gitops.git"), Token: "tok", Message: "test\n", Backoff: time.Millisecond, Retries: 20},
-		Argo: gitops.ArgoOptions{Regions: regions}}
+		Argo: argocd.Options{Regions: regions}}
 	tip := func(t *testing.T) Reader {
 		t.Helper()
 		var r Reader
@@ -167,7 +168,7 @@ func TestGitOpsGCAndDelete(t *testing.T) {
 	}
 	// deleting every sub-environment removes the route tables, the kustomization and the
 	// Application, also without the regions file
-	g.Argo = gitops.ArgoOptions{}
+	g.Argo = argocd.Options{}
 	for _, name := range []string{"fresh", "kept"} {
 		if _, _, err := g.Commit(context.Background(), func(r Reader, root string) (Changes, error) { return DeleteEdit(r, root, "", name) }); err != nil {
 			t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/gitops"
 	"github.com/cacproj/cac/pkg/pipeline"
 )
@@ -75,12 +76,12 @@ func TestRealClientsReadPublishedRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	regions, err := gitops.ParseRegions("_regions.yaml", []byte("regions:\n  eu: {cluster: https://10.0.0.1:6443, namespace: shop, project: prod}\n  us: {cluster: us-cluster, namespace: shop}\norder: [[db], [user]]\n"))
+	regions, err := argocd.ParseRegions("_regions.yaml", []byte("regions:\n  eu: {cluster: https://10.0.0.1:6443, namespace: shop, project: prod}\n  us: {cluster: us-cluster, namespace: shop}\norder: [[db], [user]]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const password = "hunter2-db-password"
-	publish := func(usn, version string, argo gitops.ArgoOptions) *gitops.Result {
+	publish := func(usn, version string, argo argocd.Options) *gitops.Result {
 		t.Helper()
 		res, err := gitops.Publish(context.Background(), gitops.Options{
 			RepoURL: srv.RepoURL("gitops.git"), USN: usn, Output: output(usn, version, password),
@@ -93,9 +94,9 @@ func TestRealClientsReadPublishedRepo(t *testing.T) {
 		}
 		return res
 	}
-	argo := gitops.ArgoOptions{Regions: regions, RepoURL: argoRepoURL}
+	argo := argocd.Options{Regions: regions, RepoURL: argoRepoURL}
 	publish("user", "1", argo)
-	publish("web", "1", gitops.ArgoOptions{RepoURL: argoRepoURL}) // no _regions.yaml: in-cluster
+	publish("web", "1", argocd.Options{RepoURL: argoRepoURL}) // no _regions.yaml: in-cluster
 	first := check(t, root, bare, password)
 
 	// A config-only change republishes the ConfigMap; the Secret keeps its bytes.

@@ -1,4 +1,8 @@
-package gitops
+// Package argocd writes the Argo CD objects that sync a service's published directory: one
+// Application per service and region, with the destination of the region from the config repo's
+// `_regions.yaml` and a sync wave from its start-up order (docs/design.md §6). They are checked
+// against Argo CD's own types in the test module test/argocd.
+package argocd
 
 import (
 	"fmt"
@@ -14,6 +18,7 @@ import (
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/report"
+	"github.com/cacproj/cac/pkg/yamlnode"
 )
 
 // Regions is the parsed `_regions.yaml` of a config repo: where each region deploys, and the order in
@@ -197,9 +202,9 @@ func ParseRegions(file string, data []byte) (*Regions, error) {
 // cluster Argo CD runs in.
 const InCluster = "https://kubernetes.default.svc"
 
-// ArgoOptions configure the Argo CD objects. The zero value gives automated sync with prune and
+// Options configure the Argo CD objects. The zero value gives automated sync with prune and
 // self-heal, Applications in namespace argocd.
-type ArgoOptions struct {
+type Options struct {
 	// Regions from LoadRegions; nil sends every region's Application to the in-cluster API server
 	// (InCluster), namespace DestNamespace.
 	Regions *Regions
@@ -220,7 +225,7 @@ type ArgoOptions struct {
 // pipelines to fight over), each Application carries its own sync-wave annotation from `order` (a
 // directory generator cannot give each generated app a different wave without templatePatch), and
 // the app-of-apps in templates/argocd/bootstrap.yaml picks them up from argocd/<region>/.
-type application struct {
+type Application struct {
 	APIVersion string   `json:"apiVersion"`
 	Kind       string   `json:"kind"`
 	Metadata   metadata `json:"metadata"`
@@ -264,9 +269,11 @@ type automated struct {
 	SelfHeal bool `json:"selfHeal"`
 }
 
-// applicationYAML renders the Application of usn in region, sourcing appPath at branch.
-func (o ArgoOptions) applicationYAML(usn, region, appPath, repoURL, branch string) ([]byte, error) {
-	t, ok := RegionTarget{Server: InCluster, Namespace: o.destNamespace(usn), Project: "default"}, true
+// Render writes the Application of usn in region as YAML: named <usn>-<region>, syncing appPath of
+// the GitOps repo (o.RepoURL, else repoURL; credentials removed from either) at branch into the
+// region's destination (in-cluster without Regions).
+func (o Options) Render(usn, region, appPath, repoURL, branch string) ([]byte, error) {
+	t, ok := RegionTarget{Server: InCluster, Namespace: o.DestinationNamespace(usn), Project: "default"}, true
 	if o.Regions != nil {
 		t, ok = o.Regions.Regions[region]
 	}
@@ -286,7 +293,7 @@ func (o ArgoOptions) applicationYAML(usn, region, appPath, repoURL, branch strin
 		repoURL = o.RepoURL
 	}
 	repoURL = gitremote.Redact(repoURL)
-	app := application{
+	app := Application{
 		APIVersion: "argoproj.io/v1alpha1",
 		Kind:       "Application",
 		Metadata: metadata{
@@ -310,10 +317,19 @@ func (o ArgoOptions) applicationYAML(usn, region, appPath, repoURL, branch strin
 	if !o.ManualSync {
 		app.Spec.SyncPolicy.Automated = &automated{Prune: !o.NoPrune, SelfHeal: !o.NoSelfHeal}
 	}
-	return jsonToYAML(app)
+	return yamlnode.FromJSON(app)
 }
 
-func (o ArgoOptions) destNamespace(usn string) string {
+// Check refuses a DestNamespace that Kubernetes would refuse.
+func (o Options) Check() error {
+	if ns := o.DestNamespace; ns != "" && (!dnsLabel.MatchString(ns) || len(ns) > 63) {
+		return cacerr.Usage("namespace %q is not a valid Kubernetes namespace (lower-case letters, digits and '-', at most 63)", ns)
+	}
+	return nil
+}
+
+// DestinationNamespace is the namespace usn deploys to without Regions: DestNamespace, else usn.
+func (o Options) DestinationNamespace(usn string) string {
 	if o.DestNamespace != "" {
 		return o.DestNamespace
 	}
