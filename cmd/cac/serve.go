@@ -68,7 +68,13 @@ from --config-repo and --usn; --standard and --registry apply to every repo.
 A merge request of the config repo itself (its repository is --config-repo) is reviewed as
 cac diff --affected --post does: one comment per service the change affects, each rendered with
 its code at the commit it last published to --gitops-repo (else its code repo's default branch),
-and one cac/diff status.`,
+and one cac/diff status.
+
+GitHub push and GitLab Push Hook deliveries of the config repo are acted on too (other repos, tags
+and branch deletions are ignored): a push to config branch B re-reviews every open merge request
+from a branch B of the code repos its _services.yaml lists; a push to its default branch runs the
+config-only publish (cac publish --affected-since the push's before commit) when --gitops-repo is
+set, and is logged as skipped otherwise.`,
 		Example: `  CAC_WEBHOOK_SECRET=... GITHUB_TOKEN=... cac serve --listen :8080
   CAC_GITLAB_WEBHOOK_TOKEN=... GITLAB_TOKEN=... cac serve --gitlab-api-url https://gitlab.example.com/api/v4`,
 		Args: cobra.NoArgs,
@@ -97,7 +103,7 @@ and one cac/diff status.`,
 	fl.DurationVar(&sf.runTimeout, "run-timeout", 15*time.Minute, "longest a run may take")
 	fl.DurationVar(&sf.grace, "shutdown-grace", 2*time.Minute, "how long a shutdown waits for runs in progress")
 	fl.IntVar(&sf.maxParts, "max-parts", 10, "most comment parts a long diff is split into")
-	fl.StringVar(&sf.gitopsRepo, "gitops-repo", "", "the GitOps repo `URL` whose cac-source.yaml gives, for a config repo's merge request, each service's code commit")
+	fl.StringVar(&sf.gitopsRepo, "gitops-repo", "", "the GitOps repo `URL` whose cac-source.yaml gives, for a config repo's merge request, each service's code commit; pushes to the config repo's default branch are published to it")
 	return cmd
 }
 

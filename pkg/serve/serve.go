@@ -1,6 +1,7 @@
 // Package serve is the merge-request bot as a webhook server (docs/design.md §5): GitHub `pull_request`
 // and GitLab `Merge Request Hook` deliveries become jobs that an injected Runner does (render
-// base and head, post the diff), like `cac diff --post` in a pipeline.
+// base and head, post the diff), like `cac diff --post` in a pipeline. GitHub `push` and GitLab
+// `Push Hook` deliveries of a branch become jobs of Kind Push when Options.IgnorePush accepts them.
 //
 //	verify   GitHub X-Hub-Signature-256 (HMAC-SHA256) or GitLab X-Gitlab-Token (constant time); else 401
 //	parse    the event; anything but open/synchronize/reopen (GitHub), open/update/reopen (GitLab) is ignored
