@@ -16,7 +16,8 @@ import (
 
 // fakeGitHub behaves like the parts of the GitHub REST API cac uses: issue comments (list with
 // pagination, create, edit, delete) and commit statuses. Any other route fails the request with
-// 404 and is recorded, so a script can assert none happened. Like GitHub, it refuses a comment
+// 404 and is recorded, so a script can assert none happened. Open pull requests (pulls) are
+// listed by head (GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open). Like GitHub, it refuses a comment
 // body over 65,536 characters with 422.
 type fakeGitHub struct {
 	mu         sync.Mutex
@@ -24,7 +25,16 @@ type fakeGitHub struct {
 	next       int64
 	comments   map[int64]string
 	statuses   []string
+	pulls      []fakePull
+	pullLists  []string // the path and query of every pull request listing
 	unexpected []string
+}
+
+// fakePull is an open pull request of the fake GitHub.
+type fakePull struct {
+	Repo            string // owner/name
+	Number          int
+	Head, SHA, Base string
 }
 
 func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +81,16 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.comments[id] = in.Body
 		json.NewEncoder(w).Encode(map[string]any{"id": id, "body": in.Body})
+	case r.Method == "GET" && len(parts) == 4 && parts[3] == "pulls":
+		f.pullLists = append(f.pullLists, r.URL.Path+"?"+r.URL.RawQuery)
+		q := r.URL.Query()
+		out := []map[string]any{}
+		for _, p := range f.pulls {
+			if p.Repo == parts[1]+"/"+parts[2] && q.Get("state") == "open" && q.Get("head") == parts[1]+":"+p.Head {
+				out = append(out, map[string]any{"number": p.Number, "head": map[string]any{"ref": p.Head, "sha": p.SHA}, "base": map[string]any{"ref": p.Base}})
+			}
+		}
+		json.NewEncoder(w).Encode(out)
 	case r.Method == "POST" && len(parts) == 5 && parts[3] == "statuses":
 		var in struct{ State, Context, Description string }
 		json.NewDecoder(r.Body).Decode(&in)

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/spf13/cobra"
+
+	"github.com/cacproj/cac/pkg/affected"
 
 	"github.com/cacproj/cac/pkg/cacerr"
 	"github.com/cacproj/cac/pkg/configrepo"
@@ -15,6 +22,7 @@ import (
 	"github.com/cacproj/cac/pkg/gitops"
 	"github.com/cacproj/cac/pkg/gitremote"
 	"github.com/cacproj/cac/pkg/pipeline"
+	"github.com/cacproj/cac/pkg/publish"
 	"github.com/cacproj/cac/pkg/review"
 	"github.com/cacproj/cac/pkg/serve"
 )
@@ -60,7 +68,13 @@ from --config-repo and --usn; --standard and --registry apply to every repo.
 A merge request of the config repo itself (its repository is --config-repo) is reviewed as
 cac diff --affected --post does: one comment per service the change affects, each rendered with
 its code at the commit it last published to --gitops-repo (else its code repo's default branch),
-and one cac/diff status.`,
+and one cac/diff status.
+
+GitHub push and GitLab Push Hook deliveries of the config repo are acted on too (other repos, tags
+and branch deletions are ignored): a push to config branch B re-reviews every open merge request
+from a branch B of the code repos its _services.yaml lists; a push to its default branch runs the
+config-only publish (cac publish --affected-since the push's before commit) when --gitops-repo is
+set, and is logged as skipped otherwise.`,
 		Example: `  CAC_WEBHOOK_SECRET=... GITHUB_TOKEN=... cac serve --listen :8080
   CAC_GITLAB_WEBHOOK_TOKEN=... GITLAB_TOKEN=... cac serve --gitlab-api-url https://gitlab.example.com/api/v4`,
 		Args: cobra.NoArgs,
@@ -89,7 +103,7 @@ and one cac/diff status.`,
 	fl.DurationVar(&sf.runTimeout, "run-timeout", 15*time.Minute, "longest a run may take")
 	fl.DurationVar(&sf.grace, "shutdown-grace", 2*time.Minute, "how long a shutdown waits for runs in progress")
 	fl.IntVar(&sf.maxParts, "max-parts", 10, "most comment parts a long diff is split into")
-	fl.StringVar(&sf.gitopsRepo, "gitops-repo", "", "the GitOps repo `URL` whose cac-source.yaml gives, for a config repo's merge request, each service's code commit")
+	fl.StringVar(&sf.gitopsRepo, "gitops-repo", "", "the GitOps repo `URL` whose cac-source.yaml gives, for a config repo's merge request, each service's code commit; pushes to the config repo's default branch are published to it")
 	return cmd
 }
 
@@ -115,6 +129,9 @@ func newServeServer(ctx context.Context, root *cobra.Command, c *common, e env, 
 	keys := settingNames(root)
 	run := func(ctx context.Context, job serve.Job) error {
 		getenv := jobEnv(e, job.Forge)
+		if job.Kind == serve.Push {
+			return configPush(ctx, &cc, e, sf, job, getenv, log.With("push", job.Key(), "sha", job.HeadSHA))
+		}
 		t := forge.Target{Kind: job.Forge, Repo: job.Repo, Project: job.Project, Number: job.Number,
 			APIURL: sf.githubAPI, Token: forge.Token(e.getenv("GITHUB_TOKEN"))}
 		if job.Forge == forge.GitLabKind {
@@ -147,10 +164,113 @@ func newServeServer(ctx context.Context, root *cobra.Command, c *common, e env, 
 		}
 		return err
 	}
+	ignorePush := func(job serve.Job) string {
+		switch {
+		case cc.configRepo == "":
+			return "no --config-repo: only the config repo's pushes are acted on"
+		case !gitremote.SameRepo(job.CloneURL, cc.configRepo):
+			return "push to " + job.Repo + job.Project + ", not to the config repo"
+		}
+		return ""
+	}
 	return serve.New(serve.Options{
 		Runner: serve.RunnerFunc(run), GitHubSecret: []byte(ghSecret), GitLabToken: glToken,
-		MaxRuns: sf.maxRuns, RunTimeout: sf.runTimeout, Log: log,
+		MaxRuns: sf.maxRuns, RunTimeout: sf.runTimeout, Log: log, IgnorePush: ignorePush,
 	})
+}
+
+// configPush acts on a push to the config repo (docs/design.md §5). On its default branch it is
+// the config-only publish (cac publish --affected-since the push's before commit) when serve has
+// --gitops-repo. On another branch B it queues a review of every open merge request from a
+// branch B of the code repos _services.yaml lists, since those render with config branch B.
+func configPush(ctx context.Context, c *common, e env, sf serveFlags, job serve.Job, getenv func(string) string, log *slog.Logger) error {
+	if job.HeadBranch == job.DefaultBranch {
+		if sf.gitopsRepo == "" {
+			log.Info("config-only publish skipped: no --gitops-repo", "branch", job.HeadBranch)
+			return nil
+		}
+		std, err := loadStandard(ctx, c)
+		if err != nil {
+			return err
+		}
+		opt := publish.Options{ConfigRepo: c.configRepo, Validator: std, Secrets: std, Getenv: getenv, Stderr: e.stderr,
+			Fetch: configrepo.Options{Budget: budgetOption(c.fetchBudget)}, Tool: "cac " + toolVersion()}
+		opt.GitOps.RepoURL = sf.gitopsRepo
+		res, err := publish.RunAffected(ctx, publish.AffectedOptions{Options: opt, Since: job.Before, ConfigBranch: job.HeadBranch})
+		if err != nil {
+			return fmt.Errorf("config-only publish: %w", err)
+		}
+		log.Info("config-only publish done", "affected", len(res.Change.Services), "published", len(res.Published), "skipped", len(res.Skipped))
+		return nil
+	}
+	// _services.yaml at the pushed branch's tip: the change from the tip to itself is empty.
+	ch, err := affected.Analyze(ctx, affected.Options{ConfigRepo: c.configRepo, Branch: job.HeadBranch, SinceBranch: job.HeadBranch, Getenv: getenv})
+	if err != nil {
+		return fmt.Errorf("read _services.yaml of config branch %s: %w", job.HeadBranch, err)
+	}
+	api, token := sf.githubAPI, forge.Token(e.getenv("GITHUB_TOKEN"))
+	if job.Forge == forge.GitLabKind {
+		api, token = sf.gitlabAPI, forge.Token(e.getenv("GITLAB_TOKEN"))
+	}
+	seen, queued := map[string]bool{}, 0
+	var errs []error
+	for _, usn := range slices.Sorted(maps.Keys(ch.Code)) {
+		url := ch.Code[usn].Repo
+		if url == "" || seen[url] {
+			continue
+		}
+		seen[url] = true
+		repo, err := forgeRepo(job.Forge, url)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", usn, err))
+			continue
+		}
+		t := forge.Target{Kind: job.Forge, Repo: repo, Project: repo, APIURL: api, Token: token}
+		f, err := forge.Open(t, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", usn, err))
+			continue
+		}
+		mrs, err := f.(forge.OpenRequestFinder).OpenRequestsFrom(ctx, job.HeadBranch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", usn, err))
+			continue
+		}
+		for _, mr := range mrs {
+			next := serve.Job{Forge: job.Forge, Number: mr.Number, HeadSHA: mr.HeadSHA, HeadBranch: mr.HeadBranch,
+				BaseBranch: mr.BaseBranch, CloneURL: url, BaseCloneURL: url, Delivery: job.Delivery}
+			if job.Forge == forge.GitLabKind {
+				next.Project = mr.Project
+			} else {
+				next.Repo = repo
+			}
+			if err := serve.Follow(ctx, next); err != nil {
+				return err
+			}
+			queued++
+			log.Info("queued the review of a merge request from the pushed branch", "mr", next.Key())
+		}
+	}
+	log.Info("config branch pushed", "branch", job.HeadBranch, "code repos", len(seen), "merge requests", queued)
+	return errors.Join(errs...)
+}
+
+// forgeRepo is the forge's name of the repository at url: GitHub's owner/name (the last two
+// path elements), GitLab's project path with its namespace.
+func forgeRepo(kind, url string) (string, error) {
+	ep, err := transport.NewEndpoint(url)
+	if err != nil {
+		return "", fmt.Errorf("code repo %s: %w", gitremote.Redact(url), err)
+	}
+	p := strings.Trim(strings.TrimSuffix(strings.Trim(ep.Path, "/"), ".git"), "/")
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 {
+		return "", fmt.Errorf("code repo %s: not a forge repository address", gitremote.Redact(url))
+	}
+	if kind == forge.GitLabKind {
+		return p, nil
+	}
+	return strings.Join(parts[len(parts)-2:], "/"), nil
 }
 
 // jobEnv is the environment a job's git fetches see: the forge's token is the git token.

@@ -384,3 +384,99 @@ func TestServeConfigRepo(t *testing.T) {
 		t.Errorf("unexpected requests: %v", gh.unexpected)
 	}
 }
+
+// TestServeConfigPush: a signed push to the config repo's branch feature-x refreshes the review
+// of the code repo's open pull request from feature-x (its comment and cac/diff status), found
+// through _services.yaml and GitHub's pull request listing; a push to a branch no pull request
+// comes from posts nothing.
+func TestServeConfigPush(t *testing.T) {
+	gitRoot := t.TempDir()
+	srv, err := gitserver.Start(gitRoot, gitserver.Options{Token: "ghs_T0KEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tmpl := map[string]string{"CacRegion_app.ini": "host=^cac<<db.ip>>\n"}
+	code := gitfixture.Bare(t, gitRoot, "acme/user", map[string]map[string]string{"main": tmpl, "feature-x": tmpl}, "main")
+	head := gitfixture.Commit(t, code, "feature-x", map[string]string{"CacRegion_app.ini": "host=^cac<<db.ip>>\nport=1\n"}, "a port").String()
+	services := "services:\n  user: {repo: " + srv.RepoURL("acme/user.git") + "}\n"
+	cfg := gitfixture.Bare(t, gitRoot, "cfg", map[string]map[string]string{
+		"main":      {"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.1}\n"},
+		"feature-x": {"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.2}\n"},
+		"other":     {"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.7}\n"},
+	}, "main")
+
+	gh := &fakeGitHub{token: "ghs_T0KEN", comments: map[int64]string{},
+		pulls: []fakePull{{Repo: "acme/user", Number: 5, Head: "feature-x", SHA: head, Base: "main"}}}
+	api := httptest.NewServer(gh)
+	defer api.Close()
+	vars := map[string]string{"CAC_WEBHOOK_SECRET": "hook-secret", "GITHUB_TOKEN": "ghs_T0KEN"}
+	var stderr bytes.Buffer
+	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
+	c := &common{configRepo: srv.RepoURL("cfg"), usn: "user", standard: filepath.Join(t.TempDir(), "std.yaml")}
+	if err := os.WriteFile(c.standard, []byte("$any: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	push := func(id, branch, after string) {
+		t.Helper()
+		s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s.Handler())
+		defer hs.Close()
+		body, _ := json.Marshal(map[string]any{"ref": "refs/heads/" + branch, "before": "1111111111111111111111111111111111111111", "after": after,
+			"repository": map[string]any{"full_name": "acme/config", "clone_url": srv.RepoURL("cfg.git"), "default_branch": "main"}})
+		mac := hmac.New(sha256.New, []byte("hook-secret"))
+		mac.Write(body)
+		req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-GitHub-Delivery", id)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a struct{ Queued bool }
+		json.NewDecoder(resp.Body).Decode(&a)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || !a.Queued {
+			t.Fatalf("delivery %s: %s queued=%v", id, resp.Status, a.Queued)
+		}
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step, wantIP string, statuses int) {
+		t.Helper()
+		gh.mu.Lock()
+		defer gh.mu.Unlock()
+		if len(gh.comments) != 1 || !strings.Contains(gh.comments[1], "-host=10.0.0.1") || !strings.Contains(gh.comments[1], "+host="+wantIP) {
+			t.Errorf("%s: comments %v\ncac serve's log:\n%s", step, gh.comments, stderr.String())
+		}
+		if len(gh.statuses) != statuses || !strings.HasPrefix(gh.statuses[len(gh.statuses)-1], head+" cac/diff success: ") {
+			t.Errorf("%s: statuses %q", step, gh.statuses)
+		}
+		if len(gh.unexpected) > 0 {
+			t.Errorf("%s: unexpected requests: %v", step, gh.unexpected)
+		}
+	}
+
+	push("p1", "feature-x", "2222222222222222222222222222222222222222")
+	check("first push", "10.0.0.2", 1)
+	tip := gitfixture.Commit(t, cfg, "feature-x", map[string]string{"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.3}\n"}, "move the db again").String()
+	push("p2", "feature-x", tip)
+	check("second push", "10.0.0.3", 2) // the same comment, updated
+
+	push("p3", "other", "3333333333333333333333333333333333333333")
+	check("push to a branch without pull requests", "10.0.0.3", 2)
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	want := []string{"/api/v3/repos/acme/user/pulls?head=acme%3Afeature-x&per_page=100&state=open",
+		"/api/v3/repos/acme/user/pulls?head=acme%3Afeature-x&per_page=100&state=open",
+		"/api/v3/repos/acme/user/pulls?head=acme%3Aother&per_page=100&state=open"}
+	if strings.Join(gh.pullLists, "\n") != strings.Join(want, "\n") {
+		t.Errorf("pull request listings %q, want %q", gh.pullLists, want)
+	}
+}

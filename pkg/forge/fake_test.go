@@ -32,6 +32,7 @@ type fake struct {
 	pulls    []map[string]any
 	byCommit map[string][]map[string]any // GitLab: the merge requests of a commit
 	log      []string                    // "METHOD path"
+	queries  []string                    // every request's query
 	bodies   []string                    // every request body
 	headers  []http.Header
 	pageSize int
@@ -87,6 +88,7 @@ func (f *fake) serve(mux *http.ServeMux) http.Handler {
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		f.mu.Lock()
 		f.log = append(f.log, r.Method+" "+r.URL.Path)
+		f.queries = append(f.queries, r.URL.RawQuery)
 		f.bodies = append(f.bodies, string(body))
 		f.headers = append(f.headers, r.Header.Clone())
 		fail := f.failNext > 0
@@ -273,9 +275,10 @@ func startGitHub(t *testing.T, prefix, token string) *fake {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var out []map[string]any
-		for _, p := range f.pulls {
-			if "o:"+p["head"].(string) == q.Get("head") && p["base"] == q.Get("base") && q.Get("state") == "open" {
-				out = append(out, map[string]any{"html_url": p["html_url"]})
+		for i, p := range f.pulls {
+			if "o:"+p["head"].(string) == q.Get("head") && (q.Get("base") == "" || p["base"] == q.Get("base")) && q.Get("state") == "open" {
+				out = append(out, map[string]any{"html_url": p["html_url"], "number": i + 1,
+					"head": map[string]any{"ref": p["head"], "sha": "sha-" + p["head"].(string)}, "base": map[string]any{"ref": p["base"]}})
 			}
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -372,6 +375,8 @@ func startGitLab(t *testing.T, token string, jobToken bool) *fake {
 			}
 		}
 		mr["web_url"] = fmt.Sprintf("https://gitlab.example/group/app/-/merge_requests/%d", len(f.pulls)+1)
+		mr["iid"], mr["project_id"], mr["source_project_id"], mr["target_project_id"] = len(f.pulls)+1, 42, 42, 42
+		mr["sha"] = "sha-" + mr["source_branch"].(string)
 		f.pulls = append(f.pulls, mr)
 		writeJSON(w, http.StatusCreated, mr)
 	}))
@@ -387,7 +392,7 @@ func startGitLab(t *testing.T, token string, jobToken bool) *fake {
 		defer f.mu.Unlock()
 		var out []map[string]any
 		for _, p := range f.pulls {
-			if p["source_branch"] == q.Get("source_branch") && p["target_branch"] == q.Get("target_branch") && q.Get("state") == "opened" {
+			if p["source_branch"] == q.Get("source_branch") && (q.Get("target_branch") == "" || p["target_branch"] == q.Get("target_branch")) && q.Get("state") == "opened" {
 				out = append(out, p)
 			}
 		}

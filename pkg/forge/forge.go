@@ -52,6 +52,22 @@ type PullRequestOpener interface {
 	OpenPullRequest(ctx context.Context, head, base, title, body string) (url string, err error)
 }
 
+// OpenRequest is an open pull/merge request, as OpenRequestsFrom finds it.
+type OpenRequest struct {
+	Number     int64  // pull request number (GitHub), merge request IID (GitLab)
+	Project    string // GitLab: the target project's ID
+	HeadSHA    string
+	HeadBranch string
+	BaseBranch string
+}
+
+// OpenRequestFinder finds the open pull/merge requests of the client's repository whose head is
+// branch, in that repository (not a fork's): cac serve refreshes them when the config repo's
+// branch of the same name changes (docs/design.md §5).
+type OpenRequestFinder interface {
+	OpenRequestsFrom(ctx context.Context, branch string) ([]OpenRequest, error)
+}
+
 // Forge is everything a forge client does.
 type Forge interface {
 	CommentStore

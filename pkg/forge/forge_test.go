@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -337,6 +338,46 @@ func TestOpenPullRequest(t *testing.T) {
 			}
 			if !strings.HasSuffix(u1, "/1") || u2 != u1 {
 				t.Errorf("urls %q, %q: want the same pull request twice", u1, u2)
+			}
+		})
+	}
+}
+
+// TestOpenRequestsFrom: the open pull/merge requests from a branch, asked for as the forge's API
+// documents (GitHub head=owner:branch&state=open, GitLab source_branch=branch&state=opened).
+func TestOpenRequestsFrom(t *testing.T) {
+	wantQuery := map[string]string{"github enterprise": "head=o%3Afeature-x&per_page=100&state=open",
+		"gitlab private token": "per_page=100&source_branch=feature-x&state=opened"}
+	for _, fc := range forgeCases[:2] {
+		t.Run(fc.name, func(t *testing.T) {
+			f, fg := fc.start(t)
+			ctx := context.Background()
+			for _, head := range []string{"feature-x", "other"} {
+				if _, err := fg.OpenPullRequest(ctx, head, "main", "t", "b"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.takeLog()
+			f.mu.Lock()
+			f.queries = nil
+			f.mu.Unlock()
+			got, err := fg.(OpenRequestFinder).OpenRequestsFrom(ctx, "feature-x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []OpenRequest{{Number: 1, HeadSHA: "sha-feature-x", HeadBranch: "feature-x", BaseBranch: "main"}}
+			if fc.name != "github enterprise" {
+				want[0].Project = "42"
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+			log := f.takeLog()
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if len(log) != 1 || !strings.HasPrefix(log[0], "GET ") || !strings.HasSuffix(log[0], "/pulls") && !strings.HasSuffix(log[0], "/merge_requests") ||
+				len(f.queries) != 1 || f.queries[0] != wantQuery[fc.name] {
+				t.Errorf("requests %q, queries %q; want one GET with %q", log, f.queries, wantQuery[fc.name])
 			}
 		})
 	}

@@ -25,6 +25,7 @@ var (
 	_ CommentStore      = (*GitHub)(nil)
 	_ StatusSetter      = (*GitHub)(nil)
 	_ PullRequestOpener = (*GitHub)(nil)
+	_ OpenRequestFinder = (*GitHub)(nil)
 )
 
 // NewGitHub returns a client for t (Repo and Token required; Number for comments). hc may be nil.
@@ -166,4 +167,31 @@ func (g *GitHub) OpenPullRequest(ctx context.Context, head, base, title, body st
 		return "", err
 	}
 	return pr.GetHTMLURL(), nil
+}
+
+// OpenRequestsFrom lists the open pull requests from branch of this repository
+// (GET /repos/{owner}/{repo}/pulls?head={owner}:{branch}&state=open), following the Link header.
+func (g *GitHub) OpenRequestsFrom(ctx context.Context, branch string) ([]OpenRequest, error) {
+	var out []OpenRequest
+	opt := &github.PullRequestListOptions{State: "open", Head: g.owner + ":" + branch, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		var page []*github.PullRequest
+		var resp *github.Response
+		err := g.Retry.do(ctx, "list GitHub pull requests from "+branch, func() (*http.Response, error) {
+			var err error
+			page, resp, err = g.client.PullRequests.List(ctx, g.owner, g.repo, opt)
+			return ghResp(resp), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range page {
+			out = append(out, OpenRequest{Number: int64(pr.GetNumber()), HeadSHA: pr.GetHead().GetSHA(),
+				HeadBranch: pr.GetHead().GetRef(), BaseBranch: pr.GetBase().GetRef()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -24,6 +25,7 @@ var (
 	_ CommentStore      = (*GitLab)(nil)
 	_ StatusSetter      = (*GitLab)(nil)
 	_ PullRequestOpener = (*GitLab)(nil)
+	_ OpenRequestFinder = (*GitLab)(nil)
 )
 
 // NewGitLab returns a client for t (Project and Token required; Number, the MR IID, for notes).
@@ -228,4 +230,36 @@ func (g *GitLab) MergedBy(ctx context.Context, sha string) (mr MergedRequest, ok
 		}
 	}
 	return MergedRequest{}, false, nil
+}
+
+// OpenRequestsFrom lists the open merge requests from branch of this project
+// (GET /projects/:id/merge_requests?source_branch=B&state=opened), following X-Next-Page;
+// those from a fork are left out.
+func (g *GitLab) OpenRequestsFrom(ctx context.Context, branch string) ([]OpenRequest, error) {
+	var out []OpenRequest
+	opt := &gitlab.ListProjectMergeRequestsOptions{State: gitlab.Ptr("opened"), SourceBranch: &branch,
+		ListOptions: gitlab.ListOptions{PerPage: 100}}
+	for {
+		var page []*gitlab.BasicMergeRequest
+		var resp *gitlab.Response
+		err := g.Retry.do(ctx, "list GitLab merge requests from "+branch, func() (*http.Response, error) {
+			var err error
+			page, resp, err = g.client.MergeRequests.ListProjectMergeRequests(g.project, opt, gitlab.WithContext(ctx))
+			return glResp(resp), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, mr := range page {
+			if mr.SourceProjectID != mr.TargetProjectID {
+				continue
+			}
+			out = append(out, OpenRequest{Number: mr.IID, Project: strconv.FormatInt(mr.ProjectID, 10), HeadSHA: mr.SHA,
+				HeadBranch: mr.SourceBranch, BaseBranch: mr.TargetBranch})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
 }

@@ -1,6 +1,7 @@
 // Package serve is the merge-request bot as a webhook server (docs/design.md §5): GitHub `pull_request`
 // and GitLab `Merge Request Hook` deliveries become jobs that an injected Runner does (render
-// base and head, post the diff), like `cac diff --post` in a pipeline.
+// base and head, post the diff), like `cac diff --post` in a pipeline. GitHub `push` and GitLab
+// `Push Hook` deliveries of a branch become jobs of Kind Push when Options.IgnorePush accepts them.
 //
 //	verify   GitHub X-Hub-Signature-256 (HMAC-SHA256) or GitLab X-Gitlab-Token (constant time); else 401
 //	parse    the event; anything but open/synchronize/reopen (GitHub), open/update/reopen (GitLab) is ignored
@@ -25,8 +26,9 @@ import (
 	"time"
 )
 
-// Job is one merge request to review at one head commit.
+// Job is one merge request to review at one head commit, or (Kind Push) one branch push.
 type Job struct {
+	Kind         string // "" a merge request; Push a branch push (Number 0, HeadBranch the pushed branch)
 	Forge        string // "github" or "gitlab" (forge.GitHubKind, forge.GitLabKind)
 	Repo         string // GitHub owner/name of the base repository
 	Project      string // GitLab project ID of the target project
@@ -37,10 +39,18 @@ type Job struct {
 	CloneURL     string // the head's repository (a fork's, for a pull request from a fork)
 	BaseCloneURL string // the base's repository
 	Delivery     string // the delivery id, for logs
+	// A push's commit before it (Before; all zeros for a new branch) and its repository's default branch.
+	Before, DefaultBranch string
 }
+
+// Push is the Kind of a branch push job: HeadSHA is the pushed commit, CloneURL the repository.
+const Push = "push"
 
 // Key names the merge request: runs with the same key are serialised and coalesced.
 func (j Job) Key() string {
+	if j.Kind == Push {
+		return fmt.Sprintf("push:%s:%s%s@%s", j.Forge, j.Repo, j.Project, j.HeadBranch)
+	}
 	if j.Forge == "gitlab" {
 		return fmt.Sprintf("gitlab:%s!%d", j.Project, j.Number)
 	}
@@ -72,7 +82,10 @@ type Options struct {
 	Deliveries  int           // delivery ids remembered to drop repeats; default 10000
 	MaxRuns     int           // runs at once across merge requests; default 4
 	RunTimeout  time.Duration // longest run; default 15 minutes
-	Log         *slog.Logger  // default: discard
+	// IgnorePush says why a verified branch push (a Job of Kind Push) is not acted on, or ""
+	// to queue it; nil ignores every push.
+	IgnorePush func(Job) string
+	Log        *slog.Logger // default: discard
 }
 
 // Stats count what the server did since it started.
@@ -169,9 +182,26 @@ func (s *Server) Stats() Stats {
 // there; a run in progress for another head commit is cancelled. It returns ErrClosed after
 // Shutdown began.
 func (s *Server) Enqueue(job Job) error {
+	return s.enqueue(job, false)
+}
+
+type serverKey struct{}
+
+// Follow queues job from within a run (the context a Runner was given): the merge requests a
+// push concerns. Unlike Enqueue it is accepted during a shutdown, which waits for it as for the
+// run that queued it.
+func Follow(ctx context.Context, job Job) error {
+	s, ok := ctx.Value(serverKey{}).(*Server)
+	if !ok {
+		return errors.New("serve: Follow outside a run")
+	}
+	return s.enqueue(job, true)
+}
+
+func (s *Server) enqueue(job Job, follow bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed && !follow {
 		return ErrClosed
 	}
 	s.stats.queued.Add(1)
@@ -198,7 +228,7 @@ func (s *Server) Enqueue(job Job) error {
 // start makes job q's run in progress; s.mu is held.
 func (s *Server) start(q *queue, job Job) {
 	q.running = job
-	q.ctx, q.cancel = context.WithCancelCause(s.base)
+	q.ctx, q.cancel = context.WithCancelCause(context.WithValue(s.base, serverKey{}, s))
 }
 
 // work runs q's jobs one after the other until none is waiting.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +92,17 @@ func ghPayload(action string, number int, sha string) []byte {
 			"head":   map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": "https://github.com/fork/user.git"}},
 			"base":   map[string]any{"sha": "b0", "ref": "main", "repo": map[string]any{"clone_url": "https://github.com/acme/user.git", "full_name": "acme/user"}},
 		},
+	})
+	return b
+}
+
+const zeros = "0000000000000000000000000000000000000000"
+
+// ghPush is a GitHub push delivery of repo's ref.
+func ghPush(repo, ref, after string, deleted bool) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"ref": ref, "before": "sha-before", "after": after, "deleted": deleted,
+		"repository": map[string]any{"full_name": repo, "clone_url": "https://github.com/" + repo + ".git", "default_branch": "main"},
 	})
 	return b
 }
@@ -200,7 +212,16 @@ func newTestServer(t *testing.T, r Runner, opt Options) (*Server, string) {
 // refused with 401 and never reaches the runner; verified ones are queued or ignored with a reason.
 func TestVerify(t *testing.T) {
 	runner := newFakeRunner() // runner.started is not read: its buffer holds the starts
-	s, url := newTestServer(t, runner, Options{})
+	s, url := newTestServer(t, runner, Options{IgnorePush: func(j Job) string {
+		if j.Repo == "acme/config" || j.Project == "15" {
+			return ""
+		}
+		return "not the config repo"
+	}})
+	glPush, err := os.ReadFile("testdata/gitlab-push-hook.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ghBody := ghPayload("opened", 1, "sha-gh-ok")
 	sha1sig := func(body []byte) string {
 		m := hmac.New(sha1.New, secret)
@@ -227,7 +248,7 @@ func TestVerify(t *testing.T) {
 		{"github wrong secret", ghHook("pull_request", "d5", ghBody).with("X-Hub-Signature-256", sign(ghBody, []byte("guess"))), 401, answer{Error: "bad signature"}, ""},
 		{"github garbage signature", ghHook("pull_request", "d6", ghBody).with("X-Hub-Signature-256", "sha256=zz"), 401, answer{Error: "bad signature"}, ""},
 		{"github tampered body", tampered, 401, answer{Error: "bad signature"}, ""},
-		{"github ping", ghHook("ping", "d7", []byte(`{"zen":"hi"}`)), 202, answer{Ignored: "event ping is not pull_request"}, ""},
+		{"github ping", ghHook("ping", "d7", []byte(`{"zen":"hi"}`)), 202, answer{Ignored: "event ping is not pull_request or push"}, ""},
 		{"github closed", ghHook("pull_request", "d8", ghPayload("closed", 5, "sha-closed")), 202, answer{Ignored: "pull_request action closed changes no code"}, ""},
 		{"github malformed", ghHook("pull_request", "d9", []byte(`{"action":`)), 400, answer{}, ""},
 		{"github no head", ghHook("pull_request", "d10", ghPayload("opened", 6, "")), 400, answer{Error: "pull_request payload: no head sha"}, ""},
@@ -235,7 +256,12 @@ func TestVerify(t *testing.T) {
 		{"gitlab update with commits", gitlabHook("Merge Request Hook", "u2", glPayload("update", 2, "sha-gl-upd", "old")), 202, answer{Queued: true}, "sha-gl-upd"},
 		{"gitlab update without commits", gitlabHook("Merge Request Hook", "u3", glPayload("update", 3, "sha-x", "")), 202, answer{Ignored: "merge request update without new commits"}, ""},
 		{"gitlab merge", gitlabHook("Merge Request Hook", "u4", glPayload("merge", 3, "sha-x", "")), 202, answer{Ignored: "merge request action merge changes no code"}, ""},
-		{"gitlab push hook", gitlabHook("Push Hook", "u5", []byte(`{}`)), 202, answer{Ignored: "event Push Hook is not Merge Request Hook"}, ""},
+		{"gitlab push hook", gitlabHook("Push Hook", "u5", glPush), 202, answer{Queued: true}, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"},
+		{"gitlab tag push hook", gitlabHook("Tag Push Hook", "u9", []byte(`{}`)), 202, answer{Ignored: "event Tag Push Hook is not Merge Request Hook or Push Hook"}, ""},
+		{"github push", ghHook("push", "p1", ghPush("acme/config", "refs/heads/feature-x", "sha-push", false)), 202, answer{Queued: true}, "sha-push"},
+		{"github push elsewhere", ghHook("push", "p2", ghPush("acme/user", "refs/heads/feature-x", "sha-x", false)), 202, answer{Ignored: "not the config repo"}, ""},
+		{"github tag push", ghHook("push", "p3", ghPush("acme/config", "refs/tags/v1", "sha-x", false)), 202, answer{Ignored: "push of refs/tags/v1 is not a branch push"}, ""},
+		{"github branch deleted", ghHook("push", "p4", ghPush("acme/config", "refs/heads/feature-x", zeros, true)), 202, answer{Ignored: "push deletes branch feature-x"}, ""},
 		{"gitlab wrong token", gitlabHook("Merge Request Hook", "u6", glPayload("open", 4, "sha-x", "")).with("X-Gitlab-Token", glToken+"x"), 401, answer{Error: "bad X-Gitlab-Token"}, ""},
 		{"gitlab no token", gitlabHook("Merge Request Hook", "u7", glPayload("open", 4, "sha-x", "")).with("X-Gitlab-Token", ""), 401, answer{Error: "bad X-Gitlab-Token"}, ""},
 		{"gitlab token as prefix", gitlabHook("Merge Request Hook", "u8", glPayload("open", 4, "sha-x", "")).with("X-Gitlab-Token", glToken[:4]), 401, answer{Error: "bad X-Gitlab-Token"}, ""},
@@ -274,9 +300,20 @@ func TestVerify(t *testing.T) {
 			CloneURL: "https://gitlab.example.com/shop/user.git", BaseCloneURL: "https://gitlab.example.com/shop/user.git", Delivery: "u1"}) {
 			t.Errorf("gitlab job %+v", j)
 		}
+		if j.HeadSHA == "sha-push" && (j != Job{Kind: Push, Forge: "github", Repo: "acme/config", HeadSHA: "sha-push", HeadBranch: "feature-x", Before: "sha-before",
+			CloneURL: "https://github.com/acme/config.git", DefaultBranch: "main", Delivery: "p1"}) {
+			t.Errorf("github push job %+v", j)
+		}
+		// GitLab's documented Push Hook example (testdata/gitlab-push-hook.json, trimmed from the
+		// "Push events" example of GitLab's "Webhook events" documentation).
+		if j.Kind == Push && j.Forge == "gitlab" && (j != Job{Kind: Push, Forge: "gitlab", Project: "15", HeadSHA: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+			HeadBranch: "master", Before: "95790bf891e76fee5e1747ab589903a6a1f80f22", CloneURL: "http://example.com/mike/diaspora.git",
+			DefaultBranch: "master", Delivery: "u5"}) {
+			t.Errorf("gitlab push job %+v", j)
+		}
 	}
 	st := s.Stats()
-	if st.Rejected != 12 || st.Queued != 5 || st.Ignored != 5 {
+	if st.Rejected != 12 || st.Queued != 7 || st.Ignored != 8 {
 		t.Errorf("stats %+v", st)
 	}
 }

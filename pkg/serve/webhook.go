@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -107,6 +108,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (int, answer) {
 		s.stats.duplicates.Add(1)
 		return http.StatusAccepted, answer{Ignored: "delivery " + delivery + " was received before"}
 	}
+	if job != nil && job.Kind == Push {
+		ignored = "pushes are not acted on"
+		if s.opt.IgnorePush != nil {
+			ignored = s.opt.IgnorePush(*job)
+		}
+		if ignored != "" {
+			job = nil
+		}
+	}
 	if job == nil {
 		s.stats.ignored.Add(1)
 		return http.StatusAccepted, answer{Ignored: ignored}
@@ -116,7 +126,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (int, answer) {
 		w.Header().Set("Retry-After", "60")
 		return http.StatusServiceUnavailable, answer{Error: err.Error()}
 	}
-	s.log.Info("queued", "mr", job.Key(), "sha", job.HeadSHA, "delivery", delivery)
+	s.log.Info("queued", "job", job.Key(), "sha", job.HeadSHA, "delivery", delivery)
 	return http.StatusAccepted, answer{Queued: true}
 }
 
@@ -128,8 +138,11 @@ func sameSecret(got, want string) bool {
 
 // githubJob turns a verified GitHub delivery into a job, or says why it is ignored.
 func githubJob(event string, payload []byte) (*Job, string, error) {
+	if event == "push" {
+		return githubPush(payload)
+	}
 	if event != "pull_request" {
-		return nil, "event " + event + " is not pull_request", nil
+		return nil, "event " + event + " is not pull_request or push", nil
 	}
 	parsed, err := github.ParseWebHook(event, payload)
 	if err != nil {
@@ -163,8 +176,11 @@ func githubJob(event string, payload []byte) (*Job, string, error) {
 
 // gitlabJob turns a verified GitLab delivery into a job, or says why it is ignored.
 func gitlabJob(event gitlab.EventType, payload []byte) (*Job, string, error) {
+	if event == gitlab.EventTypePush {
+		return gitlabPush(payload)
+	}
 	if event != gitlab.EventTypeMergeRequest {
-		return nil, "event " + string(event) + " is not Merge Request Hook", nil
+		return nil, "event " + string(event) + " is not Merge Request Hook or Push Hook", nil
 	}
 	parsed, err := gitlab.ParseWebhook(event, payload)
 	if err != nil {
@@ -206,6 +222,62 @@ func gitlabJob(event gitlab.EventType, payload []byte) (*Job, string, error) {
 	}
 	if err := job.check(); err != nil {
 		return nil, "", fmt.Errorf("merge request payload: %w", err)
+	}
+	return job, "", nil
+}
+
+// githubPush turns a verified GitHub push delivery into a push job; tags and deletions are ignored.
+func githubPush(payload []byte) (*Job, string, error) {
+	parsed, err := github.ParseWebHook("push", payload)
+	if err != nil {
+		return nil, "", fmt.Errorf("push payload: %w", err)
+	}
+	ev := parsed.(*github.PushEvent)
+	repo := ev.GetRepo()
+	job := &Job{Kind: Push, Forge: "github", Repo: repo.GetFullName(), HeadSHA: ev.GetAfter(), Before: ev.GetBefore(),
+		CloneURL: repo.GetCloneURL(), DefaultBranch: repo.GetDefaultBranch()}
+	if job.DefaultBranch == "" {
+		job.DefaultBranch = repo.GetMasterBranch()
+	}
+	return pushJob(job, ev.GetRef(), ev.GetDeleted())
+}
+
+// gitlabPush turns a verified GitLab Push Hook into a push job; deletions are ignored (tag
+// pushes come as Tag Push Hook).
+func gitlabPush(payload []byte) (*Job, string, error) {
+	parsed, err := gitlab.ParseWebhook(gitlab.EventTypePush, payload)
+	if err != nil {
+		return nil, "", fmt.Errorf("push payload: %w", err)
+	}
+	ev := parsed.(*gitlab.PushEvent)
+	id := ev.ProjectID
+	if id == 0 {
+		id = ev.Project.ID
+	}
+	job := &Job{Kind: Push, Forge: "gitlab", Project: strconv.FormatInt(id, 10), HeadSHA: ev.After, Before: ev.Before,
+		CloneURL: ev.Project.GitHTTPURL, DefaultBranch: ev.Project.DefaultBranch}
+	if id == 0 {
+		job.Project = ev.Project.PathWithNamespace
+	}
+	return pushJob(job, ev.Ref, false)
+}
+
+// pushJob finishes a push job from its ref, or says why the push is ignored.
+func pushJob(job *Job, ref string, deleted bool) (*Job, string, error) {
+	branch, ok := strings.CutPrefix(ref, "refs/heads/")
+	switch {
+	case !ok:
+		return nil, "push of " + ref + " is not a branch push", nil
+	case deleted || strings.Trim(job.HeadSHA, "0") == "":
+		return nil, "push deletes branch " + branch, nil
+	}
+	job.HeadBranch = branch
+	for _, f := range []struct{ name, val string }{
+		{"repository", job.Repo + job.Project}, {"after sha", job.HeadSHA}, {"clone URL", job.CloneURL},
+	} {
+		if f.val == "" {
+			return nil, "", fmt.Errorf("push payload: no %s", f.name)
+		}
 	}
 	return job, "", nil
 }
