@@ -16,8 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/pkg/gitops"
+	"github.com/cacproj/cac/pkg/gitremote"
+	"github.com/cacproj/cac/pkg/publish"
 )
 
 // TestServeReviews wires cac serve's real runner: a signed pull_request delivery makes it clone
@@ -419,34 +425,7 @@ func TestServeConfigPush(t *testing.T) {
 	}
 	push := func(id, branch, after string) {
 		t.Helper()
-		s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(s.Handler())
-		defer hs.Close()
-		body, _ := json.Marshal(map[string]any{"ref": "refs/heads/" + branch, "before": "1111111111111111111111111111111111111111", "after": after,
-			"repository": map[string]any{"full_name": "acme/config", "clone_url": srv.RepoURL("cfg.git"), "default_branch": "main"}})
-		mac := hmac.New(sha256.New, []byte("hook-secret"))
-		mac.Write(body)
-		req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-GitHub-Event", "push")
-		req.Header.Set("X-GitHub-Delivery", id)
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var a struct{ Queued bool }
-		json.NewDecoder(resp.Body).Decode(&a)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted || !a.Queued {
-			t.Fatalf("delivery %s: %s queued=%v", id, resp.Status, a.Queued)
-		}
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		deliverPush(t, c, e, serveFlags{githubAPI: api.URL, maxParts: 10}, id, branch, "1111111111111111111111111111111111111111", after, srv.RepoURL("cfg.git"))
 	}
 	check := func(step, wantIP string, statuses int) {
 		t.Helper()
@@ -479,4 +458,126 @@ func TestServeConfigPush(t *testing.T) {
 	if strings.Join(gh.pullLists, "\n") != strings.Join(want, "\n") {
 		t.Errorf("pull request listings %q, want %q", gh.pullLists, want)
 	}
+}
+
+// deliverPush sends cac serve (flags sf, settings c, environment e) a GitHub push delivery of the
+// config repo at cloneURL, signed with the secret "hook-secret", and waits for the runs it queued.
+func deliverPush(t *testing.T, c *common, e env, sf serveFlags, id, branch, before, after, cloneURL string) {
+	t.Helper()
+	s, err := newServeServer(context.Background(), newRoot(e), c, e, sf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/" + branch, "before": before, "after": after,
+		"repository": map[string]any{"full_name": "acme/config", "clone_url": cloneURL, "default_branch": "main"}})
+	mac := hmac.New(sha256.New, []byte("hook-secret"))
+	mac.Write(body)
+	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct{ Queued bool }
+	json.NewDecoder(resp.Body).Decode(&a)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !a.Queued {
+		t.Fatalf("delivery %s: %s queued=%v", id, resp.Status, a.Queued)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeConfigPushPublishes: a push to the config repo's default branch, with --gitops-repo,
+// republishes what the config change affects (a config-only publish, at the code commit the
+// service last published); without --gitops-repo nothing is published.
+func TestServeConfigPushPublishes(t *testing.T) {
+	gitRoot := t.TempDir()
+	srv, err := gitserver.Start(gitRoot, gitserver.Options{Token: "ghs_T0KEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	code := gitfixture.Bare(t, gitRoot, "acme/user", map[string]map[string]string{"main": {"CacRegion_app.ini": "host=^cac<<db.ip>>\n"}}, "main")
+	services := "services:\n  user: {repo: " + srv.RepoURL("acme/user.git") + "}\n"
+	cfg := gitfixture.Bare(t, gitRoot, "cfg", map[string]map[string]string{"main": {"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.1}\n"}}, "main")
+	gitopsRepo := gitfixture.Bare(t, gitRoot, "gitops", map[string]map[string]string{"main": {"README.md": "GitOps\n"}}, "main")
+	vars := map[string]string{"CAC_WEBHOOK_SECRET": "hook-secret", "GITHUB_TOKEN": "ghs_T0KEN"}
+	getenv := func(k string) string { return vars[k] }
+
+	// user was published from its code's first commit
+	repo, err := git.PlainOpen(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := gitremote.WriteCommit(repo, head.Hash().String(), dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.Run(context.Background(), publish.Options{CodeDir: dir, CodeCommit: head.Hash().String(), USN: "user", Branch: "main",
+		NoWrite: true, ConfigRepo: srv.RepoURL("cfg"), Getenv: getenv, Stderr: &bytes.Buffer{}, GitOps: gitops.Options{RepoURL: srv.RepoURL("gitops")}}); err != nil {
+		t.Fatal(err)
+	}
+	published := gitTip(t, gitopsRepo)
+
+	before := gitTip(t, cfg)
+	after := gitfixture.Commit(t, cfg, "main", map[string]string{"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.9}\n"}, "move the db").String()
+	var stderr bytes.Buffer
+	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: getenv}
+	c := &common{configRepo: srv.RepoURL("cfg"), standard: filepath.Join(t.TempDir(), "std.yaml")}
+	if err := os.WriteFile(c.standard, []byte("$any: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	deliverPush(t, c, e, serveFlags{maxParts: 10}, "p1", "main", before.Hash.String(), after, srv.RepoURL("cfg.git"))
+	if tip := gitTip(t, gitopsRepo); tip.Hash != published.Hash {
+		t.Fatalf("without --gitops-repo the GitOps repo moved to %s", tip.Hash)
+	}
+	if !strings.Contains(stderr.String(), "config-only publish skipped: no --gitops-repo") {
+		t.Errorf("cac serve's log does not say the publish was skipped:\n%s", stderr.String())
+	}
+
+	deliverPush(t, c, e, serveFlags{maxParts: 10, gitopsRepo: srv.RepoURL("gitops")}, "p2", "main", before.Hash.String(), after, srv.RepoURL("cfg.git"))
+	tip := gitTip(t, gitopsRepo)
+	if tip.Hash == published.Hash || !strings.Contains(tip.Message, "Cac-Config-Only: true") || !strings.Contains(tip.Message, "Cac-Code-Commit: "+head.Hash().String()) {
+		t.Fatalf("the config-only publish made no commit, or not one naming the published code commit:\n%s\ncac serve's log:\n%s", tip.Message, stderr.String())
+	}
+	f, err := tip.File("envs/sg/user/cac-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm, _ := f.Contents(); !strings.Contains(cm, "host=10.0.0.9") {
+		t.Errorf("the republished ConfigMap does not hold the new value:\n%s", cm)
+	}
+	if strings.Contains(stderr.String(), "ghs_T0KEN") {
+		t.Error("the token is in cac serve's log")
+	}
+}
+
+// gitTip is the commit at the HEAD branch of the bare repository bare.
+func gitTip(t *testing.T, bare string) *object.Commit {
+	t.Helper()
+	repo, err := git.PlainOpen(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := repo.CommitObject(head.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
