@@ -197,7 +197,7 @@ fi
 # publish_loop: $publish services published one after another, each `cac publish` its own process
 # (a pipeline), with --cache, into a fresh GitOps repo served by gitserve over smart HTTP; vs a git
 # CLI loop doing the same work on a persistent clone (fetch, write the service's files, add, commit,
-# push). Then one service's publish into the full repo (16 new region dirs), with the warm cache and
+# push). Then one service's publish into the full repo (one new region dir per region), with the warm cache and
 # with a cold one. One run each: the loop is long and its per-service cost is what matters.
 publish_loop() {
   local publish=$((BENCH_PUBLISH < services ? BENCH_PUBLISH : services)) usn region t0 c p one_warm one_cold url=$(cat "$work/gitserve.url") clone=$work/pl/clone
@@ -235,7 +235,7 @@ publish_loop() {
       --gitops-repo "$url/pl-cac.git" --cache "$work/pl/cache" --path-template "apps-$cache/{region}/{usn}" >/dev/null 2>"$work/stderr" || fail "publish one ($cache)"
     [[ $cache == warm ]] && one_warm=$(($(now_ms) - t0)) || one_cold=$(($(now_ms) - t0))
   done
-  add_row "publish 1 service into the full repo ($publish × $regions), warm cache" "$one_warm" 2000 "16 new region dirs; peer column: the 2 s goal"
+  add_row "publish 1 service into the full repo ($publish × $regions), warm cache" "$one_warm" 2000 "$regions new region dirs; peer column: the 2 s goal"
   add_row "publish 1 service into the full repo, cold cache" "$one_cold" "" "the first publish on a runner: fetches the whole tip"
 }
 if "$cac" publish --help 2>/dev/null | grep -q -- '--cache'; then
