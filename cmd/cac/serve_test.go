@@ -66,26 +66,14 @@ func TestServeReviews(t *testing.T) {
 		}
 		hs := httptest.NewServer(s.Handler())
 		deliver := func(sha, id string) {
-			body, _ := json.Marshal(map[string]any{
+			status, _ := postDelivery(t, hs.URL, "pull_request", id, map[string]any{
 				"action": "synchronize", "number": 7, "repository": map[string]any{"full_name": "acme/user"},
 				"pull_request": map[string]any{"number": 7,
 					"head": map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": srv.RepoURL("code.git")}},
 					"base": map[string]any{"ref": "main", "repo": map[string]any{"clone_url": srv.RepoURL("code.git")}}},
 			})
-			mac := hmac.New(sha256.New, []byte("hook-secret"))
-			mac.Write(body)
-			req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-GitHub-Event", "pull_request")
-			req.Header.Set("X-GitHub-Delivery", id)
-			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				t.Fatalf("delivery %s: %s", id, resp.Status)
+			if status != http.StatusAccepted {
+				t.Fatalf("delivery %s: %d", id, status)
 			}
 		}
 		return deliver, func() {
@@ -166,24 +154,15 @@ func TestServeErrorStatus(t *testing.T) {
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
 	const sha = "1234567890123456789012345678901234567890"
-	body, _ := json.Marshal(map[string]any{
+	status, _ := postDelivery(t, hs.URL, "pull_request", "d1", map[string]any{
 		"action": "opened", "number": 7, "repository": map[string]any{"full_name": "acme/user"},
 		"pull_request": map[string]any{"number": 7,
 			"head": map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": srv.RepoURL("gone.git")}},
 			"base": map[string]any{"ref": "main", "repo": map[string]any{"clone_url": srv.RepoURL("gone.git")}}},
 	})
-	mac := hmac.New(sha256.New, []byte("hook-secret"))
-	mac.Write(body)
-	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "pull_request")
-	req.Header.Set("X-GitHub-Delivery", "d1")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if status != http.StatusAccepted {
+		t.Fatalf("delivery: %d", status)
 	}
-	resp.Body.Close()
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -353,26 +332,14 @@ func TestServeConfigRepo(t *testing.T) {
 	}
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
-	body, _ := json.Marshal(map[string]any{
+	status, _ := postDelivery(t, hs.URL, "pull_request", "c1", map[string]any{
 		"action": "opened", "number": 3, "repository": map[string]any{"full_name": "acme/config"},
 		"pull_request": map[string]any{"number": 3,
 			"head": map[string]any{"sha": head, "ref": "mr", "repo": map[string]any{"clone_url": srv.RepoURL("cfg.git")}},
 			"base": map[string]any{"ref": "main", "repo": map[string]any{"clone_url": srv.RepoURL("cfg.git")}}},
 	})
-	mac := hmac.New(sha256.New, []byte("hook-secret"))
-	mac.Write(body)
-	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "pull_request")
-	req.Header.Set("X-GitHub-Delivery", "c1")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("delivery: %s", resp.Status)
+	if status != http.StatusAccepted {
+		t.Fatalf("delivery: %d", status)
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -470,24 +437,10 @@ func deliverPush(t *testing.T, c *common, e env, sf serveFlags, id, branch, befo
 	}
 	hs := httptest.NewServer(s.Handler())
 	defer hs.Close()
-	body, _ := json.Marshal(map[string]any{"ref": "refs/heads/" + branch, "before": before, "after": after,
+	status, queued := postDelivery(t, hs.URL, "push", id, map[string]any{"ref": "refs/heads/" + branch, "before": before, "after": after,
 		"repository": map[string]any{"full_name": "acme/config", "clone_url": cloneURL, "default_branch": "main"}})
-	mac := hmac.New(sha256.New, []byte("hook-secret"))
-	mac.Write(body)
-	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-GitHub-Delivery", id)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var a struct{ Queued bool }
-	json.NewDecoder(resp.Body).Decode(&a)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || !a.Queued {
-		t.Fatalf("delivery %s: %s queued=%v", id, resp.Status, a.Queued)
+	if status != http.StatusAccepted || !queued {
+		t.Fatalf("delivery %s: %d queued=%v", id, status, queued)
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -580,4 +533,29 @@ func gitTip(t *testing.T, bare string) *object.Commit {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// postDelivery POSTs a GitHub webhook delivery of event with payload to the server at url, signed
+// with the webhook secret "hook-secret"; it returns the answer's status and whether it was queued.
+func postDelivery(t *testing.T, url, event, id string, payload any) (int, bool) {
+	t.Helper()
+	body, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte("hook-secret"))
+	mac.Write(body)
+	req, _ := http.NewRequest("POST", url+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a struct{ Queued bool }
+	json.NewDecoder(resp.Body).Decode(&a)
+	return resp.StatusCode, a.Queued
 }
