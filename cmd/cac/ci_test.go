@@ -611,3 +611,34 @@ func TestConfigRepoTemplates(t *testing.T) {
 	}
 	checkUses(t, uses)
 }
+
+// TestWrappersRealValidator runs the real schema validator of GitHub Actions metadata and workflows
+// (npm @action-validator/cli, which .ci/run installs) over every action.yml and the config repo's
+// workflow, and checks that it does reject a broken action. Without the validator the test is
+// skipped on a developer machine and fails in CI.
+func TestWrappersRealValidator(t *testing.T) {
+	bin, err := exec.LookPath("action-validator")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("action-validator is not on PATH: .ci/run installs it (npm @action-validator/cli)")
+		}
+		t.Skip("action-validator is not on PATH (npm install -g @action-validator/cli@0.6.0)")
+	}
+	files, err := filepath.Glob(filepath.Join(rootDir, "actions", "*", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join(rootDir, "action.yml"), filepath.Join(rootDir, "templates", "config-repo", "github-workflow.yml"))
+	for _, f := range files {
+		if out, err := exec.Command(bin, f).CombinedOutput(); err != nil {
+			t.Errorf("action-validator %s: %v\n%s", f, err, out)
+		}
+	}
+	broken := filepath.Join(t.TempDir(), "action.yml")
+	if err := os.WriteFile(broken, []byte("name: x\ndescription: y\nruns:\n  using: composite\n  stepz: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(bin, broken).Run(); err == nil {
+		t.Error("action-validator accepted an action whose runs has no steps")
+	}
+}
