@@ -12,6 +12,7 @@ import (
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
+	"github.com/cacproj/cac/internal/golden"
 	"github.com/cacproj/cac/pkg/argocd"
 	"github.com/cacproj/cac/pkg/gitops"
 )
@@ -178,4 +179,25 @@ func TestGitOpsGCAndDelete(t *testing.T) {
 	if files, _ := r.Files(""); strings.Join(files, " ") != "README.md" {
 		t.Errorf("files left: %v", files)
 	}
+}
+
+// TestGitOpsApplication: the Argo CD Application a sub-environment commits syncs subenv/<base> into
+// the base region's destination; it is the golden file that test/argocd decodes strictly into
+// Argo CD's own types.
+func TestGitOpsApplication(t *testing.T) {
+	g, tip := gitopsRepo(t)
+	g.Argo.RepoURL = "https://git.example.com/platform/gitops.git" // the golden file holds no test server port
+	if _, err := commitCreate(g, Options{Name: "a", Base: "sg", Services: []string{"user"}, Output: subenvtest.Output()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	app, err := tip(t).ReadFile("argocd/sg/cac-subenv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"name: cac-subenv-sg", "path: subenv/sg", "server: https://10.0.0.1:6443", "namespace: shop"} {
+		if !strings.Contains(string(app), want) {
+			t.Errorf("the Application lacks %q:\n%s", want, app)
+		}
+	}
+	golden.Assert(t, app)
 }

@@ -20,6 +20,8 @@ var sources = []string{
 	// What cac publish wrote into a GitOps repo, with and without _regions.yaml (test/realclients
 	// proves it, as its golden file).
 	filepath.Join("..", "realclients", "testdata", "applications.yaml"),
+	// The Application of a base region's sub-environments (pkg/subenv's TestGitOpsApplication).
+	filepath.Join("..", "..", "pkg", "subenv", "testdata", "TestGitOpsApplication.golden"),
 }
 
 // decodeStrict converts one YAML document to JSON and decodes it into an Application, rejecting
