@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
@@ -481,9 +480,9 @@ func TestServeConfigPushPublishes(t *testing.T) {
 		NoWrite: true, ConfigRepo: srv.RepoURL("cfg"), Getenv: getenv, Stderr: &bytes.Buffer{}, GitOps: gitops.Options{RepoURL: srv.RepoURL("gitops")}}); err != nil {
 		t.Fatal(err)
 	}
-	published := gitTip(t, gitopsRepo)
+	published := gitfixture.Tip(t, gitopsRepo)
 
-	before := gitTip(t, cfg)
+	before := gitfixture.Tip(t, cfg)
 	after := gitfixture.Commit(t, cfg, "main", map[string]string{"_services.yaml": services, "user/sg.yaml": "db: {ip: 10.0.0.9}\n"}, "move the db").String()
 	var stderr bytes.Buffer
 	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: getenv}
@@ -493,7 +492,7 @@ func TestServeConfigPushPublishes(t *testing.T) {
 	}
 
 	deliverPush(t, c, e, serveFlags{maxParts: 10}, "p1", "main", before.Hash.String(), after, srv.RepoURL("cfg.git"))
-	if tip := gitTip(t, gitopsRepo); tip.Hash != published.Hash {
+	if tip := gitfixture.Tip(t, gitopsRepo); tip.Hash != published.Hash {
 		t.Fatalf("without --gitops-repo the GitOps repo moved to %s", tip.Hash)
 	}
 	if !strings.Contains(stderr.String(), "config-only publish skipped: no --gitops-repo") {
@@ -501,7 +500,7 @@ func TestServeConfigPushPublishes(t *testing.T) {
 	}
 
 	deliverPush(t, c, e, serveFlags{maxParts: 10, gitopsRepo: srv.RepoURL("gitops")}, "p2", "main", before.Hash.String(), after, srv.RepoURL("cfg.git"))
-	tip := gitTip(t, gitopsRepo)
+	tip := gitfixture.Tip(t, gitopsRepo)
 	if tip.Hash == published.Hash || !strings.Contains(tip.Message, "Cac-Config-Only: true") || !strings.Contains(tip.Message, "Cac-Code-Commit: "+head.Hash().String()) {
 		t.Fatalf("the config-only publish made no commit, or not one naming the published code commit:\n%s\ncac serve's log:\n%s", tip.Message, stderr.String())
 	}
@@ -515,24 +514,6 @@ func TestServeConfigPushPublishes(t *testing.T) {
 	if strings.Contains(stderr.String(), "ghs_T0KEN") {
 		t.Error("the token is in cac serve's log")
 	}
-}
-
-// gitTip is the commit at the HEAD branch of the bare repository bare.
-func gitTip(t *testing.T, bare string) *object.Commit {
-	t.Helper()
-	repo, err := git.PlainOpen(bare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := repo.Head()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := repo.CommitObject(head.Hash())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // postDelivery POSTs a GitHub webhook delivery of event with payload to the server at url, signed

@@ -247,3 +247,21 @@ func store(s storer.EncodedObjectStorer, o interface {
 	}
 	return s.SetEncodedObject(obj)
 }
+
+// Tip is the commit at the HEAD branch of the repository bare.
+func Tip(t testing.TB, bare string) *object.Commit {
+	t.Helper()
+	repo, err := git.PlainOpen(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := repo.CommitObject(head.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

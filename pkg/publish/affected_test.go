@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/cacproj/cac/internal/gitfixture"
 	"github.com/cacproj/cac/internal/gitserver"
@@ -81,7 +80,7 @@ func newFleetFixture(t *testing.T) *fleetFixture {
 // change commits files to the config repo and republishes what changed since the previous tip.
 func (f *fleetFixture) change(t *testing.T, files map[string]string) (*AffectedResult, string) {
 	t.Helper()
-	since := f.tip(t, f.cfg).Hash.String()
+	since := gitfixture.Tip(t, f.cfg).Hash.String()
 	gitfixture.Commit(t, f.cfg, "main", files, "config change")
 	var stderr bytes.Buffer
 	o := f.opt
@@ -93,26 +92,9 @@ func (f *fleetFixture) change(t *testing.T, files map[string]string) (*AffectedR
 	return res, stderr.String()
 }
 
-func (f *fleetFixture) tip(t *testing.T, bare string) *object.Commit {
-	t.Helper()
-	repo, err := git.PlainOpen(bare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, err := repo.Head()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := repo.CommitObject(head.Hash())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func (f *fleetFixture) file(t *testing.T, p string) string {
 	t.Helper()
-	file, err := f.tip(t, f.gitops).File(p)
+	file, err := gitfixture.Tip(t, f.gitops).File(p)
 	if err != nil {
 		t.Fatalf("%s: %v", p, err)
 	}
@@ -157,8 +139,8 @@ func TestRunAffectedServiceRegion(t *testing.T) {
 	if us := f.file(t, "envs/us/user/cac-config.yaml"); !strings.Contains(us, "pass=one") {
 		t.Errorf("us changed:\n%s", us)
 	}
-	cfgHead := f.tip(t, f.cfg).Hash.String()
-	msg := f.tip(t, f.gitops).Message
+	cfgHead := gitfixture.Tip(t, f.cfg).Hash.String()
+	msg := gitfixture.Tip(t, f.gitops).Message
 	for _, want := range []string{"cac publish user, config only (code " + f.codeCommit[:7] + ", config " + cfgHead[:7] + ")",
 		"Cac-Code-Commit: " + f.codeCommit, "Cac-Config-Commit: " + cfgHead, "Cac-Regions: sg\n", "Cac-Config-Only: true"} {
 		if !strings.Contains(msg, want) {
@@ -197,7 +179,7 @@ func TestRunAffectedGlobal(t *testing.T) {
 // nothing to the GitOps repo.
 func TestRunAffectedNothing(t *testing.T) {
 	f := newFleetFixture(t)
-	before := f.tip(t, f.gitops).Hash
+	before := gitfixture.Tip(t, f.gitops).Hash
 	res, _ := f.change(t, map[string]string{"README.md": "config repo\n"})
 	if len(res.Change.Services) != 0 || len(res.Published) != 0 {
 		t.Errorf("README change: %+v", res)
@@ -207,7 +189,7 @@ func TestRunAffectedNothing(t *testing.T) {
 	if got := published(res); got != "user:us(up to date)" {
 		t.Errorf("published %q", got)
 	}
-	if after := f.tip(t, f.gitops).Hash; after != before {
+	if after := gitfixture.Tip(t, f.gitops).Hash; after != before {
 		t.Errorf("GitOps repo moved: %s → %s", before, after)
 	}
 }
