@@ -59,13 +59,9 @@ func TestServeReviews(t *testing.T) {
 	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
 	c := &common{configRepo: "file:///the/flag/is/overridden/by/.cac.yaml", standard: std}
 	newServer := func() (func(sha string, id string), func()) {
-		s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(s.Handler())
+		url, stop := startServe(t, c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
 		deliver := func(sha, id string) {
-			status, _ := postDelivery(t, hs.URL, "pull_request", id, map[string]any{
+			status, _ := postDelivery(t, url, "pull_request", id, map[string]any{
 				"action": "synchronize", "number": 7, "repository": map[string]any{"full_name": "acme/user"},
 				"pull_request": map[string]any{"number": 7,
 					"head": map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": srv.RepoURL("code.git")}},
@@ -75,12 +71,7 @@ func TestServeReviews(t *testing.T) {
 				t.Fatalf("delivery %s: %d", id, status)
 			}
 		}
-		return deliver, func() {
-			if err := s.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			hs.Close()
-		}
+		return deliver, stop
 	}
 
 	defer func() {
@@ -146,14 +137,9 @@ func TestServeErrorStatus(t *testing.T) {
 	vars := map[string]string{"CAC_WEBHOOK_SECRET": "hook-secret", "GITHUB_TOKEN": "ghs_T0KEN"}
 	var stderr bytes.Buffer
 	e := env{stdout: &bytes.Buffer{}, stderr: &stderr, getenv: func(k string) string { return vars[k] }}
-	s, err := newServeServer(context.Background(), newRoot(e), &common{fetchBudget: time.Minute}, e, serveFlags{githubAPI: api.URL, maxParts: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	defer hs.Close()
+	url, stop := startServe(t, &common{fetchBudget: time.Minute}, e, serveFlags{githubAPI: api.URL, maxParts: 10})
 	const sha = "1234567890123456789012345678901234567890"
-	status, _ := postDelivery(t, hs.URL, "pull_request", "d1", map[string]any{
+	status, _ := postDelivery(t, url, "pull_request", "d1", map[string]any{
 		"action": "opened", "number": 7, "repository": map[string]any{"full_name": "acme/user"},
 		"pull_request": map[string]any{"number": 7,
 			"head": map[string]any{"sha": sha, "ref": "feature", "repo": map[string]any{"clone_url": srv.RepoURL("gone.git")}},
@@ -162,9 +148,7 @@ func TestServeErrorStatus(t *testing.T) {
 	if status != http.StatusAccepted {
 		t.Fatalf("delivery: %d", status)
 	}
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	gh.mu.Lock()
 	defer gh.mu.Unlock()
 	want := sha + " cac/diff error: cac could not review: fetch the head: fetch code repo " + srv.RepoURL("gone.git") + " (branch feature): repository not found"
@@ -260,19 +244,14 @@ func TestServeGitLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &common{configRepo: srv.RepoURL("cfg.git"), standard: anyStd}
-	s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{gitlabAPI: api.URL + "/api/v4", maxParts: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	defer hs.Close()
+	url, stop := startServe(t, c, e, serveFlags{gitlabAPI: api.URL + "/api/v4", maxParts: 10})
 	body, _ := json.Marshal(map[string]any{
 		"object_kind": "merge_request",
 		"project":     map[string]any{"id": 42, "git_http_url": srv.RepoURL("code.git")},
 		"object_attributes": map[string]any{"iid": 3, "action": "open", "source_branch": "more", "target_branch": "main",
 			"last_commit": map[string]any{"id": head}, "source": map[string]any{"http_url": srv.RepoURL("code.git")}},
 	})
-	req, _ := http.NewRequest("POST", hs.URL+"/webhook", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", url+"/webhook", bytes.NewReader(body))
 	req.Header.Set("X-Gitlab-Event", "Merge Request Hook")
 	req.Header.Set("X-Gitlab-Token", "hook-t0ken")
 	resp, err := http.DefaultClient.Do(req)
@@ -283,9 +262,7 @@ func TestServeGitLab(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("delivery: %s", resp.Status)
 	}
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	mu.Lock()
 	defer mu.Unlock()
 	if len(notes) != 1 || !strings.Contains(notes[0], "+port=81") || !strings.Contains(notes[0], "+# more") {
@@ -325,13 +302,8 @@ func TestServeConfigRepo(t *testing.T) {
 	if err := os.WriteFile(c.standard, []byte("$any: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newServeServer(context.Background(), newRoot(e), c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	defer hs.Close()
-	status, _ := postDelivery(t, hs.URL, "pull_request", "c1", map[string]any{
+	url, stop := startServe(t, c, e, serveFlags{githubAPI: api.URL, maxParts: 10})
+	status, _ := postDelivery(t, url, "pull_request", "c1", map[string]any{
 		"action": "opened", "number": 3, "repository": map[string]any{"full_name": "acme/config"},
 		"pull_request": map[string]any{"number": 3,
 			"head": map[string]any{"sha": head, "ref": "mr", "repo": map[string]any{"clone_url": srv.RepoURL("cfg.git")}},
@@ -340,9 +312,7 @@ func TestServeConfigRepo(t *testing.T) {
 	if status != http.StatusAccepted {
 		t.Fatalf("delivery: %d", status)
 	}
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	gh.mu.Lock()
 	defer gh.mu.Unlock()
 	if len(gh.comments) != 1 || !strings.HasPrefix(gh.comments[1], "<!-- cac-diff:user part 1 -->") ||
@@ -430,20 +400,13 @@ func TestServeConfigPush(t *testing.T) {
 // config repo at cloneURL, signed with the secret "hook-secret", and waits for the runs it queued.
 func deliverPush(t *testing.T, c *common, e env, sf serveFlags, id, branch, before, after, cloneURL string) {
 	t.Helper()
-	s, err := newServeServer(context.Background(), newRoot(e), c, e, sf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	defer hs.Close()
-	status, queued := postDelivery(t, hs.URL, "push", id, map[string]any{"ref": "refs/heads/" + branch, "before": before, "after": after,
+	url, stop := startServe(t, c, e, sf)
+	status, queued := postDelivery(t, url, "push", id, map[string]any{"ref": "refs/heads/" + branch, "before": before, "after": after,
 		"repository": map[string]any{"full_name": "acme/config", "clone_url": cloneURL, "default_branch": "main"}})
 	if status != http.StatusAccepted || !queued {
 		t.Fatalf("delivery %s: %d queued=%v", id, status, queued)
 	}
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // TestServeConfigPushPublishes: a push to the config repo's default branch, with --gitops-repo,
@@ -539,4 +502,23 @@ func postDelivery(t *testing.T, url, event, id string, payload any) (int, bool) 
 	var a struct{ Queued bool }
 	json.NewDecoder(resp.Body).Decode(&a)
 	return resp.StatusCode, a.Queued
+}
+
+// startServe runs cac serve's webhook handler (settings c, environment e, flags sf) on a test
+// server; stop waits for the runs it queued, then closes it.
+func startServe(t *testing.T, c *common, e env, sf serveFlags) (url string, stop func()) {
+	t.Helper()
+	s, err := newServeServer(context.Background(), newRoot(e), c, e, sf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL, func() {
+		t.Helper()
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		hs.Close()
+	}
 }
